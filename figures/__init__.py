@@ -1,0 +1,1 @@
+"""rote.figures: one module per study turning saved results into figures."""

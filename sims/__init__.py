@@ -1,0 +1,1 @@
+"""rote.sims: JAX models, datasets, training loops, the sweep engine, studies and the CLI."""

@@ -1,0 +1,235 @@
+"""The `rote` command line.
+
+    rote list                                   studies and their scales
+    rote sweep STUDY [--scale quick] [--out DIR] [--chunk-size C] [--set axis=v1,v2 ...]
+    rote figures STUDY [--scale quick] [--results DIR] [--out DIR]
+    rote verify STUDY [--scale quick] [--results DIR]   (runs the sweep first if it has no results)
+    rote reproduce [--scale quick] [--study S ...]       sweep, figures and verify for every study
+
+Results go to results/STUDY/SCALE/ (``--out`` or ``ROTE_RESULTS`` change the root). Any bad input is
+one line on stderr and exit code 2; a failed claim in ``verify`` is exit code 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+from .errors import RoteError
+
+EXIT_CLAIM_FAILED = 1
+EXIT_BAD_INPUT = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, exit 2 (argparse would print the usage block too)
+        print(f"rote: error: {message} (see `rote --help`)", file=sys.stderr)
+        sys.exit(EXIT_BAD_INPUT)
+
+
+def results_dir(study: str, scale: str, out: str | None) -> Path:
+    if out:
+        return Path(out)
+    return Path(os.environ.get("ROTE_RESULTS", "results")) / study / scale
+
+
+def _parse_set(items: list[str], base) -> dict:
+    """--set axis=v1,v2 -> {axis: (v1, v2)}, values converted to the type of the base field."""
+    axes = {}
+    for item in items or []:
+        name, sep, values = item.partition("=")
+        if not sep or not values:
+            raise RoteError(f"--set expects axis=value[,value...], got {item!r}")
+        if not hasattr(base, name):
+            raise RoteError(f"unknown parameter {name!r} in --set")
+        kind = type(getattr(base, name))
+        try:
+            axes[name] = tuple(kind(v) if kind is not bool else v.lower() in ("1", "true") for v in values.split(","))
+        except ValueError:
+            raise RoteError(f"--set {name}: cannot read {values!r} as {kind.__name__}") from None
+    return axes
+
+
+def cmd_list(args) -> int:
+    from .studies import get, names
+
+    for name in names():
+        study = get(name)
+        print(name)
+        for scale in study.scales:
+            print(f"  {scale:6s} {study.scale(scale).description}")
+    return 0
+
+
+def do_sweep(study_name: str, scale_name: str, out: str | None, chunk_size: int | None = None, overrides=None, progress=True):
+    from . import engine
+    from .studies import get
+
+    study = get(study_name)
+    scale = study.scale(scale_name)
+    axes = dict(scale.grid)
+    base = scale.base
+    for name, values in (overrides or {}).items():
+        if len(values) == 1 and name not in axes:
+            from .params import replace
+
+            base = replace(base, **{name: values[0]})
+        else:
+            axes[name] = values
+    if chunk_size is not None and chunk_size < 1:
+        raise RoteError(f"--chunk-size must be >= 1, got {chunk_size}")
+    path = results_dir(study_name, scale_name, out)
+    t0 = time.perf_counter()
+    ds = engine.sweep(study, base, axes, path, scale=scale_name, chunk_size=chunk_size, progress=progress)
+    print(f"rote: {study_name} {scale_name}: {ds.attrs['n_configs']} configs in {time.perf_counter() - t0:.1f} s -> {path / 'results.nc'}")
+    return ds, path
+
+
+def cmd_sweep(args) -> int:
+    from .studies import get
+
+    base = get(args.study).scale(args.scale).base
+    do_sweep(args.study, args.scale, args.out, args.chunk_size, _parse_set(args.set, base), progress=not args.no_progress)
+    return 0
+
+
+def do_figures(study_name: str, scale_name: str, results: str | None, out: str | None) -> list[Path]:
+    from . import engine
+    from .studies import get
+
+    study = get(study_name)
+    study.scale(scale_name)
+    path = results_dir(study_name, scale_name, results)
+    ds = engine.load_dataset(path / "results.nc")
+    fig_dir = Path(out) if out else path / "figures"
+    try:
+        fig_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise RoteError(f"cannot create figure directory {fig_dir}: {exc.strerror or exc}") from None
+    written = study.make_figures(ds, fig_dir) if study.make_figures else []
+    for p in written:
+        print(f"rote: wrote {p}")
+    return written
+
+
+def cmd_figures(args) -> int:
+    do_figures(args.study, args.scale, args.results, args.out)
+    return 0
+
+
+def format_verdicts(verdicts, widths=(26, 40, 30, 56, 6)) -> str:
+    """One row per claim (claim, prediction, tolerance, measured, result); long cells wrap in their column."""
+    import textwrap
+
+    header = ("claim", "prediction", "tolerance", "measured", "result")
+    rows = [(v.claim, v.prediction, v.tolerance, v.measured, "PASS" if v.passed else "FAIL") for v in verdicts]
+
+    def render(row):
+        cells = [textwrap.wrap(text, w, break_on_hyphens=False) or [""] for text, w in zip(row, widths)]
+        height = max(map(len, cells))
+        return ["  ".join((c[i] if i < len(c) else "").ljust(w) for c, w in zip(cells, widths)).rstrip() for i in range(height)]
+
+    lines = render(header) + ["  ".join("-" * w for w in widths)]
+    for row in rows:
+        lines += render(row) + [""]
+    n_pass = sum(v.passed for v in verdicts)
+    lines.append(f"{n_pass} passed, {len(verdicts) - n_pass} failed")
+    return "\n".join(lines)
+
+
+def do_verify(study_name: str, scale_name: str, results: str | None, progress=True):
+    from . import engine
+    from .studies import get
+
+    study = get(study_name)
+    study.scale(scale_name)
+    path = results_dir(study_name, scale_name, results)
+    if not (path / "results.nc").exists():
+        print(f"rote: no results in {path}; running the {scale_name} sweep first", file=sys.stderr)
+        do_sweep(study_name, scale_name, results, progress=progress)
+    ds = engine.load_dataset(path / "results.nc")
+    n_div = int(ds["diverged"].sum()) if "diverged" in ds else 0
+    if n_div:
+        print(f"rote: {n_div} diverged config(s) excluded from the claims (see the `diverged` variable)")
+    verdicts = [claim(ds) for claim in study.claims(scale_name)]
+    print(f"verify {study_name} --scale {scale_name} ({path / 'results.nc'})")
+    print(format_verdicts(verdicts))
+    return verdicts
+
+
+def cmd_verify(args) -> int:
+    verdicts = do_verify(args.study, args.scale, args.results, progress=not args.no_progress)
+    return 0 if verdicts and all(v.passed for v in verdicts) else EXIT_CLAIM_FAILED
+
+
+def cmd_reproduce(args) -> int:
+    from .studies import get, names
+
+    chosen = args.study or names()
+    for s in chosen:
+        get(s).scale(args.scale)  # validate every name before any work
+    ok = True
+    for s in chosen:
+        t0 = time.perf_counter()
+        print(f"== {s}: sweep ({args.scale})")
+        do_sweep(s, args.scale, None, progress=not args.no_progress)
+        print(f"== {s}: figures")
+        do_figures(s, args.scale, None, None)
+        print(f"== {s}: verify")
+        verdicts = do_verify(s, args.scale, None)
+        ok &= bool(verdicts) and all(v.passed for v in verdicts)
+        print(f"== {s}: done in {time.perf_counter() - t0:.1f} s")
+    return 0 if ok else EXIT_CLAIM_FAILED
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="rote", description="Memorization phenomena rebuilt as small JAX models: sweeps, figures, verification.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    sub.add_parser("list", help="studies and their scales").set_defaults(func=cmd_list)
+
+    def common(p, results_flag):
+        p.add_argument("study")
+        p.add_argument("--scale", default="quick", help="smoke, quick (CPU minutes) or paper (GPU)")
+        p.add_argument(results_flag, default=None, help="results directory (default results/STUDY/SCALE)")
+        p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    p = sub.add_parser("sweep", help="run or resume a vectorised sweep")
+    common(p, "--out")
+    p.add_argument("--chunk-size", type=int, default=None, help="configs per jit(vmap) call (default: from device memory)")
+    p.add_argument("--set", action="append", metavar="AXIS=V[,V...]", help="override a parameter or an axis (repeatable)")
+    p.set_defaults(func=cmd_sweep)
+
+    p = sub.add_parser("figures", help="regenerate a study's figures from saved results")
+    common(p, "--results")
+    p.add_argument("--out", default=None, help="figure directory (default RESULTS/figures)")
+    p.set_defaults(func=cmd_figures)
+
+    p = sub.add_parser("verify", help="prediction vs measurement table; exit 1 if a claim fails")
+    common(p, "--results")
+    p.set_defaults(func=cmd_verify)
+
+    p = sub.add_parser("reproduce", help="sweep, figures and verify for every study")
+    p.add_argument("--scale", default="quick")
+    p.add_argument("--study", action="append", help="only this study (repeatable)")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=cmd_reproduce)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except RoteError as exc:
+        print(f"rote: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("rote: interrupted; finished chunks are kept and a re-run resumes", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

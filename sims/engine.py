@@ -1,0 +1,541 @@
+"""The sweep engine: a named grid -> chunks -> one ``jit(vmap(run))`` call each -> an xarray Dataset.
+
+Study-agnostic. For a study, base parameters and named axes (fields of the study's params):
+
+1. the product of the axes is flattened in C order (first axis slowest) and validated config by config;
+2. configs are grouped by their static fields (shapes, loop lengths): one compiled function per group;
+3. each group is cut into chunks sized from device memory, padded to a fixed size (no recompiles),
+   sharded over all local devices along the config axis, and run as one ``jit(vmap(run))`` call;
+4. each finished chunk is written atomically (temp file, fsync, rename) and recorded with its SHA-256
+   in ``manifest.json``; a re-run of the same sweep skips recorded chunks whose checksum matches;
+5. chunks are merged into one Dataset (one dim per axis, plus the study's metric dims) with a
+   ``diverged`` flag per config, saved as netCDF with provenance in its attributes.
+
+Run directory layout::
+
+    RUN_DIR/manifest.json     grid fingerprint, package version, finished chunks (file, sha256, configs)
+    RUN_DIR/chunks/*.npz      one file per finished chunk
+    RUN_DIR/results.nc        merged Dataset
+    RUN_DIR/.lock             held while a sweep writes here (one writer at a time)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import dataclasses
+import hashlib
+import io
+import itertools
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import xarray as xr
+from jax.sharding import Mesh, NamedSharding, PartitionSpec
+
+from . import params as P
+from .errors import RoteError
+from .study import Study
+
+MANIFEST_FORMAT = 1
+CONFIG_DIM = "config"
+
+
+def package_version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("rote")
+    except Exception:  # running from a source tree that is not installed
+        return "0+unknown"
+
+
+def git_revision() -> str:
+    here = Path(__file__).resolve().parent
+    try:
+        rev = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=5)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=here, capture_output=True, text=True, timeout=5)
+        if rev.returncode != 0:
+            return "unknown"
+        return rev.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+# --------------------------------------------------------------------------------------------------
+# Grid
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Grid:
+    """A validated product of named axes around base parameters.
+
+    configs[i] is the params of flat index i (C order over ``axes``).
+    """
+
+    base: Any
+    axes: Mapping[str, tuple]
+    configs: tuple
+
+    @classmethod
+    def build(cls, base, axes: Mapping[str, Sequence]) -> "Grid":
+        names = {f.name for f in dataclasses.fields(base)}
+        unknown = [a for a in axes if a not in names]
+        if unknown:
+            raise RoteError(f"unknown grid axis {unknown[0]!r} for {type(base).__name__}; known: {', '.join(sorted(names))}")
+        norm = {}
+        for name, values in axes.items():
+            values = tuple(v.item() if isinstance(v, np.generic) else v for v in values)
+            if not values:
+                raise RoteError(f"grid axis {name!r} has no values")
+            if len(set(values)) != len(values):
+                raise RoteError(f"grid axis {name!r} repeats a value: {values}")
+            norm[name] = values
+        configs = tuple(P.replace(base, **dict(zip(norm, combo))) for combo in itertools.product(*norm.values()))
+        return cls(base, norm, configs)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(len(v) for v in self.axes.values())
+
+    def __len__(self) -> int:
+        return len(self.configs)
+
+    def fingerprint(self, study: str) -> dict:
+        """What identifies this sweep on disk: the study, every base parameter and the axes."""
+        return {"study": study, "params_type": type(self.base).__name__, "base": _jsonable(P.as_dict(self.base)), "axes": _jsonable(dict(self.axes))}
+
+    def groups(self) -> dict[tuple, list[int]]:
+        """Flat indices grouped by the values of the static fields (one compiled function each)."""
+        out: dict[tuple, list[int]] = {}
+        statics = P.static_fields(self.base)
+        for i, cfg in enumerate(self.configs):
+            out.setdefault(tuple(getattr(cfg, s) for s in statics), []).append(i)
+        return out
+
+
+def _jsonable(obj):
+    return json.loads(json.dumps(obj, default=lambda o: o.item() if isinstance(o, np.generic) else str(o)))
+
+
+# --------------------------------------------------------------------------------------------------
+# Running chunks
+# --------------------------------------------------------------------------------------------------
+
+
+def stack_params(configs: Sequence) -> Any:
+    """Stack configs of one static group into one params pytree with (C,) arrays in traced fields."""
+    first = configs[0]
+    leaves = {name: np.asarray([getattr(c, name) for c in configs]) for name in P.traced_fields(first)}
+    stacked = object.__new__(type(first))
+    for f in dataclasses.fields(first):
+        object.__setattr__(stacked, f.name, leaves.get(f.name, getattr(first, f.name)))
+    return stacked
+
+
+def key_of(seed) -> jax.Array:
+    """The config's PRNG key: derived from its ``seed`` field alone (not from its place in a chunk)."""
+    return jax.random.PRNGKey(seed)
+
+
+def run_one(study: Study, params) -> dict[str, np.ndarray]:
+    """Run a single config without vmap (the reference a vmapped chunk must match)."""
+    out = jax.jit(study.run)(params, key_of(params.seed))
+    return jax.tree_util.tree_map(np.asarray, out)
+
+
+_COMPILED: dict[tuple, Any] = {}
+
+
+def _batched_run(study: Study):
+    if study.name not in _COMPILED:
+
+        def batched(stacked):
+            keys = jax.vmap(key_of)(stacked.seed)
+            return jax.vmap(study.run)(stacked, keys)
+
+        _COMPILED[study.name] = jax.jit(batched)
+    return _COMPILED[study.name]
+
+
+def device_memory_budget(fraction: float = 0.5) -> int:
+    """Bytes of device memory a chunk may use: a fraction of the first local device's limit."""
+    dev = jax.local_devices()[0]
+    try:
+        stats = dev.memory_stats() or {}
+        limit = stats.get("bytes_limit")
+    except Exception:
+        limit = None
+    if not limit:  # CPU: physical memory
+        try:
+            limit = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+        except (ValueError, OSError):
+            limit = 8 << 30
+    return int(limit * fraction)
+
+
+def choose_chunk_size(study: Study, example_params, n_configs: int, requested: int | None = None) -> int:
+    """Configs per chunk: the request, else as many as fit the memory budget (capped on CPU so progress
+    and resume stay fine-grained), rounded to a multiple of the local device count."""
+    n_dev = jax.local_device_count()
+    if requested is not None:
+        size = requested
+    else:
+        size = max(1, device_memory_budget() // max(1, study.bytes_per_config(example_params)))
+        if jax.default_backend() == "cpu":
+            size = min(size, 16 * n_dev)
+        size = min(size, 4096)
+    size = min(size, n_configs)
+    return max(n_dev, -(-size // n_dev) * n_dev)
+
+
+def run_chunk(study: Study, configs: Sequence, chunk_size: int) -> dict[str, np.ndarray]:
+    """Run configs (one static group) as one jit(vmap(run)) call, padded to ``chunk_size`` and sharded
+    over local devices. Returns numpy arrays with a leading axis of len(configs)."""
+    n = len(configs)
+    padded = list(configs) + [configs[-1]] * (chunk_size - n)
+    stacked = stack_params(padded)
+    devices = jax.local_devices()
+    if len(devices) > 1:
+        sharding = NamedSharding(Mesh(np.array(devices), (CONFIG_DIM,)), PartitionSpec(CONFIG_DIM))
+        stacked = jax.tree_util.tree_map(lambda x: jax.device_put(x, sharding), stacked)
+    out = _batched_run(study)(stacked)
+    return {k: np.asarray(v)[:n] for k, v in out.items()}
+
+
+# --------------------------------------------------------------------------------------------------
+# Storage: atomic chunk files and the manifest
+# --------------------------------------------------------------------------------------------------
+
+
+def _atomic_write_bytes(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    with contextlib.suppress(OSError):  # make the rename itself durable
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+class RunDir:
+    """A results directory for one sweep: lock, manifest, chunk files, merged result."""
+
+    def __init__(self, path: Path, study: str, grid: Grid):
+        self.path = Path(path)
+        self.fingerprint = grid.fingerprint(study)
+        self.manifest_path = self.path / "manifest.json"
+        self.chunk_dir = self.path / "chunks"
+        self.results_path = self.path / "results.nc"
+        self.lock_path = self.path / ".lock"
+
+    # -- checks ------------------------------------------------------------------------------------
+    def create(self) -> None:
+        """Create the directory, or fail with a one-line error if it cannot be written."""
+        try:
+            self.chunk_dir.mkdir(parents=True, exist_ok=True)
+            probe = self.path / f".write-probe-{os.getpid()}"
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as exc:
+            raise RoteError(f"cannot write results directory {self.path}: {exc.strerror or exc}") from None
+
+    def check(self) -> None:
+        """Refuse a directory that holds another sweep or another package version's results."""
+        if self.manifest_path.exists():
+            manifest = self.read_manifest()
+            if manifest.get("grid") != self.fingerprint:
+                raise RoteError(
+                    f"results directory {self.path} holds a different sweep ({_describe(manifest.get('grid'))}); "
+                    "choose another --out or remove it"
+                )
+            if manifest.get("package_version") != package_version():
+                raise RoteError(
+                    f"results directory {self.path} was written by rote {manifest.get('package_version')}, this is "
+                    f"{package_version()}; choose another --out or remove it"
+                )
+
+    def read_manifest(self) -> dict:
+        try:
+            manifest = json.loads(self.manifest_path.read_text())
+            if not isinstance(manifest, dict) or manifest.get("format") != MANIFEST_FORMAT or not isinstance(manifest.get("chunks"), list):
+                raise ValueError("unexpected structure")
+            return manifest
+        except (OSError, ValueError) as exc:
+            raise RoteError(f"corrupted manifest {self.manifest_path}: {exc}; move it away to start over") from None
+
+    @contextlib.contextmanager
+    def lock(self):
+        """Exclusive writer lock; a lock left by a dead process on this host is taken over."""
+        for _ in range(2):
+            try:
+                fd = os.open(self.lock_path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+                break
+            except FileExistsError:
+                owner = self.lock_path.read_text().strip() if self.lock_path.exists() else ""
+                host, _, pid = owner.partition(":")
+                if host == platform.node() and pid.isdigit() and not _pid_alive(int(pid)):
+                    self.lock_path.unlink(missing_ok=True)
+                    continue
+                raise RoteError(f"results directory {self.path} is in use by another sweep (lock {owner or '?'}); wait for it or remove {self.lock_path}") from None
+        else:
+            raise RoteError(f"could not take the lock {self.lock_path}")
+        try:
+            os.write(fd, f"{platform.node()}:{os.getpid()}".encode())
+            os.close(fd)
+            yield
+        finally:
+            self.lock_path.unlink(missing_ok=True)
+
+    # -- chunks ------------------------------------------------------------------------------------
+    def finished_chunks(self, log=print) -> list[dict]:
+        """Manifest records whose chunk file exists with the recorded checksum; others are reported."""
+        if not self.manifest_path.exists():
+            return []
+        good = []
+        for rec in self.read_manifest()["chunks"]:
+            path = self.chunk_dir / rec["file"]
+            try:
+                data = path.read_bytes()
+            except OSError:
+                log(f"rote: chunk {rec['file']} is missing; it will be recomputed")
+                continue
+            if _sha256(data) != rec["sha256"]:
+                log(f"rote: chunk {rec['file']} fails its checksum (damaged); it will be recomputed")
+                continue
+            good.append(rec)
+        return good
+
+    def write_chunk(self, indices: Sequence[int], metrics: Mapping[str, np.ndarray], records: list[dict], wall_s: float) -> dict:
+        buf = io.BytesIO()
+        np.savez(buf, __configs__=np.asarray(indices, dtype=np.int64), **metrics)
+        data = buf.getvalue()
+        name = f"chunk-{indices[0]:07d}-{indices[-1]:07d}-{_sha256(np.asarray(indices).tobytes())[:8]}.npz"
+        _atomic_write_bytes(self.chunk_dir / name, data)
+        rec = {"file": name, "sha256": _sha256(data), "configs": [int(i) for i in indices], "wall_s": round(wall_s, 4), "device": _device_kind()}
+        self.write_manifest(records + [rec])
+        return rec
+
+    def write_manifest(self, records: list[dict]) -> None:
+        manifest = {"format": MANIFEST_FORMAT, "package_version": package_version(), "grid": self.fingerprint, "chunks": records}
+        _atomic_write_bytes(self.manifest_path, json.dumps(manifest, indent=1).encode())
+
+    def load_chunk(self, rec: dict) -> dict[str, np.ndarray]:
+        with np.load(self.chunk_dir / rec["file"]) as z:
+            return {k: z[k] for k in z.files}
+
+
+def _describe(fp) -> str:
+    if not isinstance(fp, dict):
+        return "unreadable grid"
+    axes = fp.get("axes", {})
+    return f"study {fp.get('study')}, axes " + ", ".join(f"{k}[{len(v)}]" for k, v in axes.items())
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _device_kind() -> str:
+    devs = jax.local_devices()
+    return f"{len(devs)}x {devs[0].device_kind}"
+
+
+# --------------------------------------------------------------------------------------------------
+# Merge
+# --------------------------------------------------------------------------------------------------
+
+
+def merge(study: Study, grid: Grid, metrics_by_config: Mapping[int, Mapping[str, np.ndarray]]) -> xr.Dataset:
+    """One Dataset with dims (*axes, *metric dims). Missing configs become NaN.
+
+    Adds ``diverged`` (any non-finite float metric) and ``diverged_step`` (first ``step`` coordinate at
+    which a step-indexed metric is non-finite; -1 if none) per config.
+    """
+    per_group = []
+    for _, indices in grid.groups().items():
+        done = [i for i in indices if i in metrics_by_config]
+        if not done:
+            continue
+        coords = study.coords(grid.configs[done[0]])
+        data_vars = {}
+        for name, dims in study.metric_dims.items():
+            arr = np.stack([metrics_by_config[i][name] for i in done])
+            data_vars[name] = ((CONFIG_DIM, *dims), arr)
+        ds = xr.Dataset(data_vars, coords={d: c for d, c in coords.items()})
+        for axis in grid.axes:
+            ds = ds.assign_coords({axis: (CONFIG_DIM, [getattr(grid.configs[i], axis) for i in done])})
+        per_group.append(ds)
+    if not per_group:
+        raise RoteError("no finished configs to merge")
+    ds = xr.concat(per_group, dim=CONFIG_DIM, join="outer") if len(per_group) > 1 else per_group[0]
+    ds = ds.set_index({CONFIG_DIM: list(grid.axes)}).unstack(CONFIG_DIM)
+    ds = ds.reindex({a: list(v) for a, v in grid.axes.items()})
+    extra = [d for d in ds.dims if d not in grid.axes]
+    ds = ds.transpose(*grid.axes, *extra)
+
+    watched = study.divergence_metrics or [n for n, v in ds.data_vars.items() if np.issubdtype(v.dtype, np.floating)]
+    extra_dims = lambda v: [d for d in v.dims if d not in grid.axes]  # noqa: E731
+    missing = ds[watched[0]].isnull().all(extra_dims(ds[watched[0]]))  # configs not (yet) run
+    nonfinite = {n: ~np.isfinite(ds[n]) for n in watched}
+    ds["diverged"] = functools.reduce(lambda a, b: a | b, (v.any(extra_dims(v)) for v in nonfinite.values())) & ~missing
+    stepped = [v.any([d for d in extra_dims(v) if d != "step"]) for v in nonfinite.values() if "step" in v.dims]
+    if stepped:
+        first = functools.reduce(lambda a, b: a | b, stepped).argmax("step")
+        ds["diverged_step"] = xr.where(ds["diverged"], ds["step"].values[first.values], -1)
+    return ds
+
+
+def provenance(study: Study, scale: str | None, grid: Grid, wall_s: float, chunk_wall_s: float) -> dict[str, str | float | int]:
+    """netCDF attributes: the full configuration, versions and where and how long it ran."""
+    return {
+        "study": study.name,
+        "scale": scale or "custom",
+        "config": json.dumps(grid.fingerprint(study.name)),
+        "n_configs": len(grid),
+        "package_version": package_version(),
+        "git_revision": git_revision(),
+        "jax_version": jax.__version__,
+        "python_version": sys.version.split()[0],
+        "device": _device_kind(),
+        "backend": jax.default_backend(),
+        "wall_time_s": round(wall_s, 3),
+        "compute_time_s": round(chunk_wall_s, 3),
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+
+
+def save_dataset(ds: xr.Dataset, path: Path) -> None:
+    """Write netCDF atomically (the previous file survives a failed write)."""
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        ds.to_netcdf(tmp, engine="h5netcdf")
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise RoteError(f"cannot write {path}: {exc.strerror or exc}") from None
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def load_dataset(path: Path) -> xr.Dataset:
+    path = Path(path)
+    if not path.exists():
+        raise RoteError(f"no results at {path}; run `rote sweep` first")
+    try:
+        with xr.open_dataset(path, engine="h5netcdf") as ds:
+            return ds.load()
+    except Exception as exc:  # h5py/h5netcdf raise many types on damaged files
+        raise RoteError(f"cannot read results file {path} (damaged?): {type(exc).__name__}") from None
+
+
+# --------------------------------------------------------------------------------------------------
+# The sweep
+# --------------------------------------------------------------------------------------------------
+
+
+def sweep(
+    study: Study,
+    base,
+    axes: Mapping[str, Sequence],
+    out_dir: Path | None = None,
+    *,
+    scale: str | None = None,
+    chunk_size: int | None = None,
+    progress: bool = True,
+    log=None,
+) -> xr.Dataset:
+    """Run (or resume) a sweep and return the merged, summarized Dataset.
+
+    out_dir None runs in memory (nothing written, nothing resumed).
+    """
+    log = log or (lambda msg: print(msg, file=sys.stderr))
+    t0 = time.perf_counter()
+    grid = Grid.build(base, axes)
+    run_dir = RunDir(out_dir, study.name, grid) if out_dir is not None else None
+    if run_dir is not None:
+        run_dir.create()
+    with run_dir.lock() if run_dir is not None else contextlib.nullcontext():
+        if run_dir is not None:
+            run_dir.check()
+        ds = _sweep_locked(study, grid, run_dir, scale, chunk_size, progress, log, t0)
+    return ds
+
+
+def _sweep_locked(study, grid, run_dir, scale, chunk_size, progress, log, t0):
+    from tqdm.auto import tqdm
+
+    records = run_dir.finished_chunks(log) if run_dir is not None else []
+    results: dict[int, dict[str, np.ndarray]] = {}
+    for rec in records:
+        chunk = run_dir.load_chunk(rec)
+        for j, i in enumerate(chunk["__configs__"]):
+            results[int(i)] = {k: v[j] for k, v in chunk.items() if k != "__configs__"}
+    compute_s = sum(rec.get("wall_s", 0.0) for rec in records)
+
+    pending_groups = []
+    for _, indices in grid.groups().items():
+        todo = [i for i in indices if i not in results]
+        if todo:
+            pending_groups.append(todo)
+    n_todo = sum(len(t) for t in pending_groups)
+    if records:
+        log(f"rote: resuming {study.name}: {len(results)}/{len(grid)} configs already done in {run_dir.path}")
+
+    bar = tqdm(total=len(grid), initial=len(results), unit="config", desc=f"{study.name} sweep", disable=not progress or n_todo == 0, file=sys.stderr, dynamic_ncols=True)
+    try:
+        for todo in pending_groups:
+            size = choose_chunk_size(study, grid.configs[todo[0]], len(todo), chunk_size)
+            for start in range(0, len(todo), size):
+                indices = todo[start : start + size]
+                tc = time.perf_counter()
+                metrics = run_chunk(study, [grid.configs[i] for i in indices], size)
+                wall = time.perf_counter() - tc
+                compute_s += wall
+                if run_dir is not None:
+                    records.append(run_dir.write_chunk(indices, metrics, records, wall))
+                for j, i in enumerate(indices):
+                    results[i] = {k: v[j] for k, v in metrics.items()}
+                bar.update(len(indices))
+    finally:
+        bar.close()
+
+    ds = merge(study, grid, results)
+    ds.attrs.update(provenance(study, scale, grid, time.perf_counter() - t0, compute_s))
+    ds = study.summarize(ds)
+    n_div = int(np.asarray(ds["diverged"]).sum())
+    if n_div:
+        log(f"rote: {n_div} config(s) diverged (non-finite metrics); flagged in the `diverged` variable")
+    if run_dir is not None:
+        save_dataset(ds, run_dir.results_path)
+    return ds

@@ -1,0 +1,346 @@
+"""Study `grokking`: two-layer quadratic MLP on label-corrupted (m + n) mod p.
+
+Doshi, Das, He, Gromov, "To grok or not to grok" (arXiv 2310.13061); fact sheet
+shared/papers/grokking_corruption.md, sections 1 and 6.1.
+
+Model (paper Sec. 2): f(m, n) = W (U e_m + V e_n)^2, U, V (N, p), W (p, N), no biases, every entry
+N(0, (16N)^(-2/3)). The first layer is a gather (its gradient a scatter-add); the one-hot input is
+never built. We store U and V transposed, (p, N), so the gather reads contiguous rows.
+
+Data (paper Sec. 2, official code): all p^2 ordered pairs with label (m + n) mod p; one fixed shuffle
+per data seed; the first floor(alpha p^2) pairs are train, the rest test; the first
+floor(xi n_train) train pairs get labels drawn uniformly from {0..p-1} (so a corrupted label is right
+with probability 1/p). Train sets are nested in alpha, corrupted sets nested in xi, and every cell
+with the same seed shares the init: paired comparisons, as in the paper.
+Decision (float32): floor(xi * n_train + 1e-4), so a product that is an integer in exact arithmetic
+is not lost to float32 rounding (xi has at most a few decimals, n_train <= 10^4).
+
+Training: full-batch AdamW (optax.inject_hyperparams, traced lr and weight decay), betas (0.9, 0.98),
+eps 1e-8, decoupled decay on every weight, MSE against the one-hot of the (noisy) label averaged over
+examples and the p outputs, on train rows only (alpha is static, so n_train is a shape). Every
+``log_every`` steps, inside ``lax.scan``, one forward over all p^2 pairs gives train / test /
+corrupted / uncorrupted accuracy, losses and the mean IPR.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import xarray as xr
+
+from ...theory import grokking as theory
+from ..errors import ConfigError
+from ..params import static, study_params, traced
+from ..study import Scale, Study
+
+CURVES = (
+    "train_acc",  # vs the (noisy) training labels
+    "test_acc",
+    "corrupt_acc",  # corrupted subset vs its noisy labels (memorization of corrupted labels)
+    "corrupt_true_acc",  # corrupted subset vs the true labels (the direct inversion signal)
+    "clean_acc",  # uncorrupted train subset
+    "train_loss",
+    "test_loss",
+    "mean_ipr",  # mean over neurons of per-neuron IPR (zero neurons masked)
+)
+
+
+@study_params
+class GrokkingParams:
+    """Parameters of one run. Static fields fix shapes; traced ones may differ inside a vmapped chunk."""
+
+    p: int = static(97, "modulus (paper 97)")
+    N: int = static(500, "hidden width (paper 500)")
+    steps: int = static(2000, "full-batch optimizer steps")
+    log_every: int = static(10, "log metrics every this many steps")
+    alpha: float = static(0.5, "training fraction of the p^2 pairs; static because n_train is a shape")
+    operation: str = static("add", "'add': (m+n) mod p, 'mul': (m n) mod p")
+    xi: float = traced(0.0, "fraction of training labels corrupted, in [0, 1]")
+    weight_decay: float = traced(0.0, "AdamW decoupled weight decay (multiplied by lr)")
+    lr: float = traced(0.01, "AdamW learning rate")
+    seed: int = traced(0, "data shuffle, corrupted labels and init all derive from this seed")
+
+    def validate(self):
+        if not (isinstance(self.p, int) and self.p >= 2):
+            raise ConfigError(f"p must be an integer >= 2, got {self.p}")
+        if not (isinstance(self.N, int) and self.N >= 1):
+            raise ConfigError(f"N must be a positive integer, got {self.N}")
+        if not (0.0 <= self.xi <= 1.0):
+            raise ConfigError(f"xi must lie in [0, 1], got {self.xi}")
+        if not (0.0 < self.alpha < 1.0):
+            raise ConfigError(f"alpha must lie in (0, 1), got {self.alpha}")
+        n_train = self.n_train
+        if n_train < 1 or n_train >= self.p**2:
+            raise ConfigError(
+                f"alpha {self.alpha} with p {self.p} leaves {n_train} training and {self.p**2 - n_train} test pairs; both must be >= 1"
+            )
+        if self.weight_decay < 0:
+            raise ConfigError(f"weight_decay must be >= 0, got {self.weight_decay}")
+        if not self.lr > 0:
+            raise ConfigError(f"lr must be > 0, got {self.lr}")
+        if not (isinstance(self.steps, int) and self.steps >= 1):
+            raise ConfigError(f"steps must be a positive integer, got {self.steps}")
+        if not (isinstance(self.log_every, int) and self.log_every >= 1 and self.steps % self.log_every == 0):
+            raise ConfigError(f"log_every ({self.log_every}) must be a positive divisor of steps ({self.steps})")
+        if self.operation not in ("add", "mul"):
+            raise ConfigError(f"operation must be 'add' or 'mul', got {self.operation!r}")
+        if not (isinstance(self.seed, (int, np.integer)) and 0 <= self.seed < 2**31):
+            raise ConfigError(f"seed must be an integer in [0, 2^31), got {self.seed}")
+
+    @property
+    def n_train(self) -> int:
+        return math.floor(self.alpha * self.p**2 + 1e-9)
+
+
+# --------------------------------------------------------------------------------------------------
+# Data
+# --------------------------------------------------------------------------------------------------
+
+
+def make_data(params: GrokkingParams, key):
+    """All p^2 pairs in the fixed shuffled order, with labels and masks.
+
+    Returns dict of (p^2,) arrays: m, n, true (label), noisy (label after corruption), is_train,
+    is_corrupt. Position i < n_train is train; i < n_corrupt is corrupted.
+    """
+    p, n_train = params.p, params.n_train
+    shuffle_key, label_key = jax.random.split(jax.random.fold_in(key, 0))
+    order = jax.random.permutation(shuffle_key, p * p)
+    m, n = order // p, order % p
+    true = (m + n) % p if params.operation == "add" else (m * n) % p
+    position = jnp.arange(p * p)
+    n_corrupt = jnp.floor(params.xi * n_train + 1e-4).astype(jnp.int32)
+    is_train = position < n_train
+    is_corrupt = position < n_corrupt
+    random_labels = jax.random.randint(label_key, (p * p,), 0, p)
+    noisy = jnp.where(is_corrupt, random_labels, true)
+    return dict(m=m, n=n, true=true, noisy=noisy, is_train=is_train, is_corrupt=is_corrupt)
+
+
+# --------------------------------------------------------------------------------------------------
+# Model
+# --------------------------------------------------------------------------------------------------
+
+
+def init_weights(params: GrokkingParams, key) -> dict[str, jax.Array]:
+    """U^T, V^T (p, N) and W^T (N, p), every entry N(0, (16N)^(-2/3)) (paper Sec. 2)."""
+    std = (16.0 * params.N) ** (-1.0 / 3.0)
+    ku, kv, kw = jax.random.split(jax.random.fold_in(key, 1), 3)
+    shape = (params.p, params.N)
+    return {
+        "Ut": std * jax.random.normal(ku, shape),
+        "Vt": std * jax.random.normal(kv, shape),
+        "Wt": std * jax.random.normal(kw, shape[::-1]),
+    }
+
+
+def forward(weights, m, n):
+    """Logits (B, p) for index vectors m, n (B,): (U^T[m] + V^T[n])^2 @ W^T."""
+    h = weights["Ut"][m] + weights["Vt"][n]
+    return (h * h) @ weights["Wt"]
+
+
+def mse(logits, labels):
+    """Mean over examples and outputs of (f - onehot)^2 (PyTorch MSELoss default reduction)."""
+    return jnp.mean((logits - jax.nn.one_hot(labels, logits.shape[-1])) ** 2)
+
+
+def neuron_ipr(weights):
+    """Per-neuron IPR (N,) in the paper's layout: rows U[k,:], V[k,:], W[:,k]."""
+    return theory.neuron_ipr(weights["Ut"].T, weights["Vt"].T, weights["Wt"].T)
+
+
+def evaluate(weights, data):
+    """Metrics on all p^2 pairs (one forward). Returns dict of scalars named as CURVES."""
+    logits = forward(weights, data["m"], data["n"])
+    pred = jnp.argmax(logits, -1)
+    sq_err = jnp.mean((logits - jax.nn.one_hot(data["noisy"], logits.shape[-1])) ** 2, axis=-1)
+
+    def mean_over(mask, values):
+        return jnp.sum(jnp.where(mask, values, 0.0)) / jnp.maximum(jnp.sum(mask), 1)
+
+    hit_noisy = (pred == data["noisy"]).astype(jnp.float32)
+    hit_true = (pred == data["true"]).astype(jnp.float32)
+    train, corrupt = data["is_train"], data["is_corrupt"]
+    test, clean = ~train, train & ~corrupt
+    n_corrupt = jnp.sum(corrupt)
+    nan_if_empty = jnp.where(n_corrupt > 0, 1.0, jnp.nan)
+    return {
+        "train_acc": mean_over(train, hit_noisy),
+        "test_acc": mean_over(test, hit_true),
+        "corrupt_acc": mean_over(corrupt, hit_noisy) * nan_if_empty,
+        "corrupt_true_acc": mean_over(corrupt, hit_true) * nan_if_empty,
+        "clean_acc": mean_over(clean, hit_true),
+        "train_loss": mean_over(train, sq_err),
+        "test_loss": mean_over(test, sq_err),
+        "mean_ipr": jnp.nanmean(neuron_ipr(weights)),
+    }
+
+
+def optimizer(params: GrokkingParams):
+    """AdamW with traced hyperparameters (PyTorch semantics: decay multiplied by the lr)."""
+    return optax.inject_hyperparams(optax.adamw)(
+        learning_rate=params.lr, b1=0.9, b2=0.98, eps=1e-8, weight_decay=params.weight_decay
+    )
+
+
+def train(params: GrokkingParams, key):
+    """Train one config. Returns (final weights, curves dict of (steps/log_every + 1,) arrays)."""
+    data = make_data(params, key)
+    weights = init_weights(params, key)
+    n_train = params.n_train
+    m_tr, n_tr, y_tr = data["m"][:n_train], data["n"][:n_train], data["noisy"][:n_train]
+    opt = optimizer(params)
+
+    def loss_fn(w):
+        return mse(forward(w, m_tr, n_tr), y_tr)
+
+    def step(carry, _):
+        w, state = carry
+        grads = jax.grad(loss_fn)(w)
+        updates, state = opt.update(grads, state, w)
+        return (optax.apply_updates(w, updates), state), None
+
+    def block(carry, _):
+        carry, _ = jax.lax.scan(step, carry, None, length=params.log_every)
+        return carry, evaluate(carry[0], data)
+
+    first = evaluate(weights, data)
+    (weights, _), curves = jax.lax.scan(block, (weights, opt.init(weights)), None, length=params.steps // params.log_every)
+    curves = {k: jnp.concatenate([first[k][None], curves[k]]) for k in CURVES}
+    return weights, curves
+
+
+def run(params: GrokkingParams, key) -> dict[str, jax.Array]:
+    """The study's pure run: curves over logged steps, per-neuron IPR at the end, corrupted count."""
+    weights, curves = train(params, key)
+    return {**curves, "ipr": neuron_ipr(weights)}
+
+
+# --------------------------------------------------------------------------------------------------
+# Dataset side: coordinates, derived variables, cost
+# --------------------------------------------------------------------------------------------------
+
+
+def coords(params: GrokkingParams) -> dict[str, np.ndarray]:
+    return {"step": np.arange(0, params.steps + 1, params.log_every), "neuron": np.arange(params.N)}
+
+
+def phase_at(ds: xr.Dataset, step: int | None = None) -> xr.DataArray:
+    """Phase label (theory.Phase ints) from the curves up to ``step`` (default: the last logged)."""
+    upto = ds.sel(step=slice(None, step)) if step is not None else ds
+    last = upto.isel(step=-1)
+    labels = theory.classify_phase(
+        last["train_acc"], last["test_acc"], upto["test_acc"].max("step"), ds["xi"].broadcast_like(last["train_acc"]), _static_value(ds, "p")
+    )
+    return xr.DataArray(labels, dims=last["train_acc"].dims, coords=last["train_acc"].coords)
+
+
+def summarize(ds: xr.Dataset) -> xr.Dataset:
+    """Add final accuracies, the test peak and the phase label (fact sheet 3) per config."""
+    last = ds.isel(step=-1)
+    for name in ("train_acc", "test_acc", "corrupt_acc", "corrupt_true_acc"):
+        ds[f"final_{name}"] = last[name]
+    ds["test_peak"] = ds["test_acc"].max("step")
+    p = _static_value(ds, "p")
+    ds["phase"] = xr.DataArray(
+        theory.classify_phase(ds["final_train_acc"], ds["final_test_acc"], ds["test_peak"], ds["xi"].broadcast_like(ds["final_train_acc"]), p),
+        dims=ds["final_train_acc"].dims,
+    )
+    ds["phase"].attrs["labels"] = ", ".join(f"{int(ph)}={ph.label}" for ph in theory.Phase)
+    ds["full_inversion_train_acc"] = theory.full_inversion_train_accuracy(ds["xi"], p)
+    return ds
+
+
+def _static_value(ds: xr.Dataset, name: str):
+    """A static parameter of the sweep: an axis coordinate if swept, else from the grid fingerprint."""
+    if name in ds.coords:
+        return ds[name]
+    if "config" not in ds.attrs:
+        raise ValueError(f"dataset has neither a {name!r} coordinate nor the sweep's config attribute")
+    return json.loads(ds.attrs["config"])["base"][name]
+
+
+def bytes_per_config(params: GrokkingParams) -> int:
+    """Rough peak device memory of one config: activations and grads on the train rows plus the eval
+    forward on all p^2 rows (h, h^2, logits), weights with Adam moments, times 2 for temporaries."""
+    rows = params.p**2
+    per_row = 4 * (3 * params.N + 3 * params.p)
+    weights = 4 * 3 * params.p * params.N * 4
+    return 2 * (rows * per_row + weights)
+
+
+def flops_per_step(params: GrokkingParams) -> float:
+    """Training FLOPs per full-batch step on M train rows: about 6 M N p (fact sheet 6.2)."""
+    return 6.0 * params.n_train * params.N * params.p
+
+
+def flops_per_config(params: GrokkingParams) -> float:
+    evals = params.steps // params.log_every + 1
+    return params.steps * flops_per_step(params) + evals * 2.0 * params.p**3 * params.N
+
+
+# --------------------------------------------------------------------------------------------------
+# Scales (fact sheet 6.3)
+# --------------------------------------------------------------------------------------------------
+
+
+def smoke_scale() -> Scale:
+    """Seconds on a laptop: exercises every code path (tests)."""
+    base = GrokkingParams(p=23, N=64, steps=200, log_every=20)
+    return Scale("smoke", base, {"alpha": (0.5, 0.8), "xi": (0.0, 0.2), "weight_decay": (0.0, 5.0)}, "p 23, N 64, 200 steps, 8 configs")
+
+
+def quick_scale() -> Scale:
+    """Minutes on 2 CPU cores; every phase appears (fact sheet 6.3: p 47, N 192, 1000 steps)."""
+    base = GrokkingParams(p=47, N=192, steps=1000, log_every=10)
+    grid = {
+        "alpha": (0.3, 0.5, 0.7, 0.9),
+        "xi": (0.0, 0.1, 0.2, 0.35, 0.5),
+        "weight_decay": (0.0, 2.5, 5.0, 7.5, 10.0, 15.0),
+    }
+    return Scale("quick", base, grid, "p 47, N 192, 1000 steps, 4 alpha x 5 xi x 6 wd = 120 configs")
+
+
+def paper_scale() -> Scale:
+    """The paper's Figure 3 weight-decay panels: p 97, N 500, 2000 steps, 17 x 19 x 4 = 1292 configs (GPU)."""
+    base = GrokkingParams(p=97, N=500, steps=2000, log_every=10)
+    grid = {
+        "alpha": tuple(np.round(np.linspace(0.1, 0.9, 17), 4).tolist()),
+        "xi": tuple(np.round(np.linspace(0.0, 0.9, 19), 4).tolist()),
+        "weight_decay": (0.0, 5.0, 15.0, 20.0),
+    }
+    return Scale("paper", base, grid, "p 97, N 500, 2000 steps, 17 alpha x 19 xi x 4 wd = 1292 configs")
+
+
+def _claims(scale: str):
+    from . import grokking_claims
+
+    return grokking_claims.claims(scale)
+
+
+def _figures(ds, out_dir):
+    from ...figures import grokking as figs
+
+    return figs.make_all(ds, out_dir)
+
+
+STUDY = Study(
+    name="grokking",
+    params_type=GrokkingParams,
+    run=run,
+    scales={"smoke": smoke_scale, "quick": quick_scale, "paper": paper_scale},
+    metric_dims={**{k: ("step",) for k in CURVES}, "ipr": ("neuron",)},
+    coords=coords,
+    divergence_metrics=("train_loss", "test_loss"),
+    summarize=summarize,
+    bytes_per_config=bytes_per_config,
+    flops_per_config=flops_per_config,
+    claims=_claims,
+    make_figures=_figures,
+)

@@ -1,0 +1,97 @@
+"""The shape every study shares: parameters, a pure run, scales, claims, figures.
+
+A study knows nothing about chunking, devices or storage; the engine (``sims.engine``) knows
+nothing about any study. Adding a paper means writing one ``Study`` and registering it in
+``sims.studies``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+import xarray as xr
+
+
+@dataclass(frozen=True)
+class Scale:
+    """A named size of a study: base parameters plus the grid axes swept around them.
+
+    grid: axis name (a field of the study's params) -> values. Axis order is the Dataset's dim order.
+    """
+
+    name: str
+    base: Any
+    grid: Mapping[str, Sequence]
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Verdict:
+    claim: str
+    prediction: str
+    tolerance: str
+    measured: str
+    passed: bool
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A falsifiable "prediction vs measurement" check.
+
+    check(evidence) -> (measured: str, passed: bool). ``evidence`` is whatever the study's claims
+    need (for the sweep-based ones, the merged results Dataset). The tolerance is stated here, next to
+    the prediction, and is what ``check`` applies.
+    """
+
+    name: str
+    prediction: str
+    tolerance: str
+    check: Callable[[Any], tuple[str, bool]]
+
+    def __call__(self, evidence) -> Verdict:
+        try:
+            measured, passed = self.check(evidence)
+        except (KeyError, IndexError, ValueError) as exc:  # missing cells/variables: the claim fails
+            measured, passed = f"not measurable: {type(exc).__name__}: {exc}", False
+        return Verdict(self.name, self.prediction, self.tolerance, measured, bool(passed))
+
+
+@dataclass(frozen=True)
+class Study:
+    """One paper's phenomenon.
+
+    run(params, key) -> dict of arrays: pure, jit- and vmap-able; ``key`` is derived by the engine
+        from ``params.seed`` alone, so a config gives the same numbers alone or inside any chunk.
+    metric_dims: metric name -> names of its dims beyond the config (e.g. ("step",), ("neuron",)).
+    coords(params) -> {dim: coordinate values} for those dims (static params only).
+    divergence_metrics: metrics whose non-finite value means the run diverged (default: every float
+        metric). Metrics that are NaN by definition (an empty subset's accuracy) must be left out.
+    summarize(ds) -> ds with derived variables (phase labels, ...), computed on the host after merging.
+    bytes_per_config(params) -> rough device memory of one config, used to size chunks.
+    claims(scale_name) -> list of Claim; evidence(scale_name, results_dir) gathers their evidence.
+    make_figures(ds, out_dir) -> list of written paths.
+    """
+
+    name: str
+    params_type: type
+    run: Callable
+    scales: Mapping[str, Callable[[], Scale]]
+    metric_dims: Mapping[str, tuple[str, ...]]
+    coords: Callable[[Any], dict[str, np.ndarray]]
+    divergence_metrics: tuple[str, ...] | None = None
+    summarize: Callable[[xr.Dataset], xr.Dataset] = lambda ds: ds
+    bytes_per_config: Callable[[Any], int] = lambda params: 1 << 20
+    flops_per_config: Callable[[Any], float] | None = None
+    claims: Callable[[str], list[Claim]] = lambda scale: []
+    make_figures: Callable[[xr.Dataset, Path], list[Path]] | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def scale(self, name: str) -> Scale:
+        from .errors import RoteError
+
+        if name not in self.scales:
+            raise RoteError(f"unknown scale {name!r} for study {self.name!r}; choose from {', '.join(self.scales)}")
+        return self.scales[name]()

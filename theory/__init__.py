@@ -1,0 +1,1 @@
+"""rote.theory: closed-form predictions (sympy expressions, numpy constructions); no training."""
