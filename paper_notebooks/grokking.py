@@ -1,0 +1,133 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # To grok or not to grok: memorization and generalization on corrupted modular arithmetic
+#
+# Doshi, Das, He, Gromov (arXiv 2310.13061), with Gromov's analytic solution (arXiv 2301.02679),
+# rebuilt at `quick` scale (p 47, N 192, 1000 steps; minutes on a laptop CPU). Specification:
+# `shared/papers/grokking_corruption.md`.
+#
+# The task: all pairs (m, n) with label (m + n) mod p; a fraction alpha of the p^2 pairs is used for
+# training, and a fraction xi of the training labels is replaced by random labels. The network is
+# f(m, n) = W (U e_m + V e_n)^2, trained full-batch with AdamW on MSE.
+#
+# The story in four steps:
+# 1. a network that solves the task *exists in closed form* (periodic weights, Eq. 2);
+# 2. trained networks find it and **generalize while memorizing** the corrupted labels (Coexistence);
+# 3. weight decay makes them **unlearn** the corrupted labels: Partial, then Full Inversion;
+# 4. the per-neuron IPR separates periodic (generalizing) neurons from memorizing ones.
+
+# %%
+import os
+
+import matplotlib
+
+matplotlib.use(os.environ.get("MPLBACKEND", "Agg"))
+import matplotlib.pyplot as plt
+import numpy as np
+
+from rote.sims import engine
+from rote.sims.params import replace
+from rote.sims.studies import grokking as study
+from rote.theory import grokking as theory
+
+P, N = 47, 192
+base = study.quick_scale().base
+print(base)
+
+# %% [markdown]
+# ## 1. The analytic solution
+# Gromov's weights put one Fourier frequency on each neuron with random phases. Summed over neurons,
+# only the term cos(2 pi sigma (m + n - q)/p) adds coherently. With amplitude A = (2/N)^(1/3) (the
+# paper prints the exponent with the wrong sign) the correct logit is 1 and the wrong ones are noise
+# of std 2/sqrt(N); sympy derives both numbers:
+
+# %%
+mean, variance = theory.noise_bookkeeping()
+print("per-neuron coherent term E[X] =", mean, "; noise variance, frequency-averaged =", theory.frequency_averaged_variance())
+for width in (P // 2, P, 2 * P, 4 * P):
+    stats = theory.solution_statistics(P, width, draws=5)
+    print(f"N = {width:4d}: accuracy {100 * stats['accuracy'].mean():5.1f}%  correct logit {stats['correct_logit'].mean():.3f}  "
+          f"wrong std*sqrt(N)/2 {stats['wrong_std_scaled'].mean():.3f}")
+U, V, W = theory.periodic_solution(P, N)
+print("IPR of the analytic neurons (rfft convention):", float(np.nanmean(theory.neuron_ipr(U, V, W))))
+
+# %% [markdown]
+# ## 2-3. Coexistence, Partial and Full Inversion (the paper's Figure 1)
+# At p 47 the cell alpha 0.9, xi 0.35 plays the role of the paper's alpha 0.5, xi 0.35 at p 97; weight
+# decay about half the p 97 values has the same effect (fact sheet 6.3). One vectorised sweep runs
+# the three runs together:
+
+# %%
+ds = engine.sweep(study.STUDY, base, {"alpha": (0.9,), "xi": (0.35,), "weight_decay": (0.0, 5.0, 10.0)}, None, progress=False)
+level = float(theory.full_inversion_train_accuracy(0.35, P))
+fig, axes = plt.subplots(1, 3, figsize=(13, 3.6), sharey=True)
+for ax, wd in zip(axes, ds.weight_decay.values):
+    run = ds.sel(alpha=0.9, xi=0.35, weight_decay=wd)
+    for var, label in (("train_acc", "train"), ("test_acc", "test"), ("corrupt_acc", "corrupted (noisy label)"), ("corrupt_true_acc", "corrupted (true label)")):
+        ax.plot(run.step, 100 * run[var], label=label)
+    ax.axhline(100 * level, ls="--", c="k", lw=1, label="full inversion 100(1-xi+xi/p)%")
+    ax.set_title(f"wd {wd:g}: {theory.Phase(int(run.phase)).label}")
+    ax.set_xlabel("optimizer step")
+axes[0].set_ylabel("accuracy (%)")
+axes[0].legend(fontsize=7)
+fig.suptitle("p 47, N 192, alpha 0.9, xi 0.35: memorization and generalization coexist; weight decay unlearns")
+plt.show()
+
+for wd in ds.weight_decay.values:
+    run = ds.sel(alpha=0.9, xi=0.35, weight_decay=wd)
+    print(f"wd {wd:4.1f}: {theory.Phase(int(run.phase)).label:17s} train {100 * float(run.final_train_acc):5.1f}%  "
+          f"test {100 * float(run.final_test_acc):5.1f}%  corrupted {100 * float(run.final_corrupt_acc):5.1f}%  "
+          f"(full inversion level {100 * level:.1f}%)")
+
+# %% [markdown]
+# Without weight decay the network fits every corrupted label *and* generalizes. With weight decay
+# it first fits them (train accuracy near 100 %), then drops them: train accuracy falls toward
+# 100(1 - xi + xi/p) % while test accuracy stays at 100 %, and the corrupted examples are predicted
+# with their *true* labels.
+
+# %% [markdown]
+# ## 4. Which neurons memorize? Inverse participation ratio
+# IPR of a neuron's Fourier spectrum is 1 for a single frequency and about 0.08 for a random row at
+# p 47. The Coexistence network is bimodal: periodic neurons (IPR near 1) implement the analytic
+# solution, a second population with random-looking weights (IPR near the Gaussian value) stores the
+# corrupted labels. Weight decay removes that population.
+
+# %%
+gauss = theory.reference_ipr(P, "gaussian", rows=2000)
+fig, axes = plt.subplots(1, 3, figsize=(13, 3.2), sharey=True)
+for ax, wd in zip(axes, ds.weight_decay.values):
+    ipr = ds.ipr.sel(alpha=0.9, xi=0.35, weight_decay=wd).values
+    ax.hist(ipr[np.isfinite(ipr)], bins=np.linspace(0, 1, 21), color="C0")
+    ax.axvline(gauss, c="r", ls="--", label=f"Gaussian row ({gauss:.3f})")
+    ax.set_title(f"wd {wd:g}: {100 * np.mean(ipr < 0.2):.0f}% of neurons with IPR < 0.2")
+    ax.set_xlabel("per-neuron IPR")
+axes[0].set_ylabel("neurons")
+axes[0].legend(fontsize=8)
+plt.show()
+
+# %% [markdown]
+# ## The phase diagram, one slice
+# Sweeping alpha and weight decay at xi 0.35 (18 runs in one vectorised sweep) shows the phases of
+# the paper's Figure 3: Memorization at small alpha, Coexistence without regularization, Partial and
+# Full Inversion as weight decay grows, Forgetting at the largest weight decay. The full quick grid
+# and its checked claims are `rote reproduce --scale quick`.
+
+# %%
+grid = engine.sweep(study.STUDY, base, {"alpha": (0.5, 0.7, 0.9), "xi": (0.35,), "weight_decay": (0.0, 2.5, 5.0, 7.5, 10.0, 15.0)}, None, progress=False)
+table = grid.phase.sel(xi=0.35)
+print("rows alpha, columns weight decay", list(grid.weight_decay.values))
+for a in grid.alpha.values:
+    print(f"alpha {a:.1f}: " + " | ".join(f"{theory.Phase(int(x)).label:17s}" for x in table.sel(alpha=a).values))
+assert theory.Phase.FULL_INVERSION in set(table.values.ravel().tolist()), "expected Full Inversion somewhere in this slice"
