@@ -155,18 +155,15 @@ def run_one(study: Study, params) -> dict[str, np.ndarray]:
     return jax.tree_util.tree_map(np.asarray, out)
 
 
-_COMPILED: dict[tuple, Any] = {}
+@functools.cache
+def _batched_run(run):
+    """jit(vmap(run)) with per-config keys; cached per run function (jit then caches per static group)."""
 
+    def batched(stacked):
+        keys = jax.vmap(key_of)(stacked.seed)
+        return jax.vmap(run)(stacked, keys)
 
-def _batched_run(study: Study):
-    if study.name not in _COMPILED:
-
-        def batched(stacked):
-            keys = jax.vmap(key_of)(stacked.seed)
-            return jax.vmap(study.run)(stacked, keys)
-
-        _COMPILED[study.name] = jax.jit(batched)
-    return _COMPILED[study.name]
+    return jax.jit(batched)
 
 
 def device_memory_budget(fraction: float = 0.5) -> int:
@@ -210,7 +207,7 @@ def run_chunk(study: Study, configs: Sequence, chunk_size: int) -> dict[str, np.
     if len(devices) > 1:
         sharding = NamedSharding(Mesh(np.array(devices), (CONFIG_DIM,)), PartitionSpec(CONFIG_DIM))
         stacked = jax.tree_util.tree_map(lambda x: jax.device_put(x, sharding), stacked)
-    out = _batched_run(study)(stacked)
+    out = _batched_run(study.run)(stacked)
     return {k: np.asarray(v)[:n] for k, v in out.items()}
 
 
@@ -377,34 +374,46 @@ def _device_kind() -> str:
 
 
 def merge(study: Study, grid: Grid, metrics_by_config: Mapping[int, Mapping[str, np.ndarray]]) -> xr.Dataset:
-    """One Dataset with dims (*axes, *metric dims). Missing configs become NaN.
+    """One Dataset with dims (*axes, *metric dims); each config is placed at its grid position.
 
-    Adds ``diverged`` (any non-finite float metric) and ``diverged_step`` (first ``step`` coordinate at
-    which a step-indexed metric is non-finite; -1 if none) per config.
+    Configs not (yet) run are NaN. Static groups whose metric coordinates differ (e.g. different
+    ``steps``) are aligned on the union of coordinates, NaN elsewhere. Adds ``diverged`` (a
+    divergence metric is non-finite) and ``diverged_step`` (first ``step`` coordinate where one is
+    non-finite; -1 if none) per config.
     """
-    per_group = []
-    for _, indices in grid.groups().items():
-        done = [i for i in indices if i in metrics_by_config]
-        if not done:
-            continue
-        coords = study.coords(grid.configs[done[0]])
-        data_vars = {}
-        for name, dims in study.metric_dims.items():
-            arr = np.stack([metrics_by_config[i][name] for i in done])
-            data_vars[name] = ((CONFIG_DIM, *dims), arr)
-        ds = xr.Dataset(data_vars, coords={d: c for d, c in coords.items()})
-        for axis in grid.axes:
-            ds = ds.assign_coords({axis: (CONFIG_DIM, [getattr(grid.configs[i], axis) for i in done])})
-        per_group.append(ds)
-    if not per_group:
+    if not metrics_by_config:
         raise RoteError("no finished configs to merge")
-    ds = xr.concat(per_group, dim=CONFIG_DIM, join="outer") if len(per_group) > 1 else per_group[0]
-    ds = ds.set_index({CONFIG_DIM: list(grid.axes)}).unstack(CONFIG_DIM)
-    ds = ds.reindex({a: list(v) for a, v in grid.axes.items()})
-    extra = [d for d in ds.dims if d not in grid.axes]
-    ds = ds.transpose(*grid.axes, *extra)
+    groups = grid.groups()
+    group_coords = {key: study.coords(grid.configs[idx[0]]) for key, idx in groups.items()}
+    group_of = {i: key for key, idx in groups.items() for i in idx}
+    extra = {d for dims in study.metric_dims.values() for d in dims}
+    union = {}
+    for d in extra:
+        values = [np.asarray(c[d]) for c in group_coords.values()]
+        union[d] = values[0] if all(np.array_equal(v, values[0]) for v in values) else np.unique(np.concatenate(values))
+    complete = len(metrics_by_config) == len(grid)
 
-    watched = study.divergence_metrics or [n for n, v in ds.data_vars.items() if np.issubdtype(v.dtype, np.floating)]
+    data_vars = {}
+    sample = next(iter(metrics_by_config.values()))
+    for name, dims in study.metric_dims.items():
+        dtype = np.asarray(sample[name]).dtype
+        aligned = complete and all(len(union[d]) == len(c[d]) for c in group_coords.values() for d in dims)
+        if not (aligned or np.issubdtype(dtype, np.floating)):
+            dtype = np.float64  # NaN must be representable for the holes
+        fill = np.nan if np.issubdtype(dtype, np.floating) else 0
+        full = np.full(grid.shape + tuple(len(union[d]) for d in dims), fill, dtype)
+        for i, metrics in metrics_by_config.items():
+            pos = np.unravel_index(i, grid.shape)
+            if not dims:
+                full[pos] = metrics[name]
+                continue
+            own = group_coords[group_of[i]]
+            where = np.ix_(*[np.searchsorted(union[d], own[d]) if len(own[d]) != len(union[d]) else np.arange(len(union[d])) for d in dims])
+            full[pos][where] = metrics[name]
+        data_vars[name] = ((*grid.axes, *dims), full)
+    ds = xr.Dataset(data_vars, coords={**{a: list(v) for a, v in grid.axes.items()}, **union})
+
+    watched = list(study.divergence_metrics or [n for n, v in ds.data_vars.items() if np.issubdtype(v.dtype, np.floating)])
     extra_dims = lambda v: [d for d in v.dims if d not in grid.axes]  # noqa: E731
     missing = ds[watched[0]].isnull().all(extra_dims(ds[watched[0]]))  # configs not (yet) run
     nonfinite = {n: ~np.isfinite(ds[n]) for n in watched}

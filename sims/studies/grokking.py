@@ -236,7 +236,7 @@ def phase_at(ds: xr.Dataset, step: int | None = None) -> xr.DataArray:
     upto = ds.sel(step=slice(None, step)) if step is not None else ds
     last = upto.isel(step=-1)
     labels = theory.classify_phase(
-        last["train_acc"], last["test_acc"], upto["test_acc"].max("step"), ds["xi"].broadcast_like(last["train_acc"]), _static_value(ds, "p")
+        last["train_acc"], last["test_acc"], upto["test_acc"].max("step"), xr.DataArray(param_value(ds, "xi")).broadcast_like(last["train_acc"]), param_value(ds, "p")
     )
     return xr.DataArray(labels, dims=last["train_acc"].dims, coords=last["train_acc"].coords)
 
@@ -247,18 +247,20 @@ def summarize(ds: xr.Dataset) -> xr.Dataset:
     for name in ("train_acc", "test_acc", "corrupt_acc", "corrupt_true_acc"):
         ds[f"final_{name}"] = last[name]
     ds["test_peak"] = ds["test_acc"].max("step")
-    p = _static_value(ds, "p")
+    p = param_value(ds, "p")
     ds["phase"] = xr.DataArray(
-        theory.classify_phase(ds["final_train_acc"], ds["final_test_acc"], ds["test_peak"], ds["xi"].broadcast_like(ds["final_train_acc"]), p),
+        theory.classify_phase(ds["final_train_acc"], ds["final_test_acc"], ds["test_peak"], xr.DataArray(param_value(ds, "xi")).broadcast_like(ds["final_train_acc"]), p),
         dims=ds["final_train_acc"].dims,
     )
-    ds["phase"].attrs["labels"] = ", ".join(f"{int(ph)}={ph.label}" for ph in theory.Phase)
-    ds["full_inversion_train_acc"] = theory.full_inversion_train_accuracy(ds["xi"], p)
+    if "diverged" in ds:  # a diverged run has no phase: -1, never counted by a claim
+        ds["phase"] = ds["phase"].where(~ds["diverged"], -1).astype(np.int8)
+    ds["phase"].attrs["labels"] = "-1=invalid (diverged), " + ", ".join(f"{int(ph)}={ph.label}" for ph in theory.Phase)
+    ds["full_inversion_train_acc"] = theory.full_inversion_train_accuracy(xr.DataArray(param_value(ds, "xi")), p)
     return ds
 
 
-def _static_value(ds: xr.Dataset, name: str):
-    """A static parameter of the sweep: an axis coordinate if swept, else from the grid fingerprint."""
+def param_value(ds: xr.Dataset, name: str):
+    """A parameter of the sweep: its axis coordinate if swept, else the base value from the config attribute."""
     if name in ds.coords:
         return ds[name]
     if "config" not in ds.attrs:
