@@ -1,0 +1,352 @@
+"""Figures of the `grokking` study (label-corrupted (m + n) mod p, quadratic two-layer MLP).
+
+Doshi, Das, He, Gromov, "To grok or not to grok" (arXiv 2310.13061); fact sheet
+shared/papers/grokking_corruption.md, sections 1.4, 2, 3 and 5.1.
+
+``make_all(ds, out_dir)`` reads a sweep Dataset (sims/studies/grokking.py: grid axes alpha, xi,
+weight_decay; curves over ``step``; per-neuron ``ipr``; ``phase`` from theory.grokking.classify_phase)
+and writes four PNGs:
+  phase_diagrams.png    phase per (alpha, xi) cell, one panel per weight decay (paper Fig. 3)
+  training_curves.png   accuracies over steps for the coexistence / partial / full inversion cells (Fig. 1)
+  ipr_histograms.png    per-neuron IPR histograms of the same cells, and mean IPR over steps (Fig. 4)
+  analytic_accuracy.png Gromov's periodic solution (Eq. 2) vs width N: accuracy and logit statistics
+
+Figures are built on ``matplotlib.figure.Figure`` directly (Agg canvas, never registered with pyplot),
+so nothing stays open after saving and no global backend is switched for notebooks importing this.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+from matplotlib.colors import BoundaryNorm, ListedColormap
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+
+from ..sims.studies.grokking_claims import CELLS
+from ..theory import grokking as theory
+
+Phase = theory.Phase
+DPI = 130
+AXES = ("alpha", "xi", "weight_decay")
+
+# fixed categorical colours, indexed by Phase value; -1 (invalid / diverged) is light grey
+PHASE_COLORS = {
+    -1: "#d9d9d9",
+    Phase.COEXISTENCE: "#1f77b4",
+    Phase.PARTIAL_INVERSION: "#8fd175",
+    Phase.FULL_INVERSION: "#2a8c3a",
+    Phase.MEMORIZATION: "#d62728",
+    Phase.FORGETTING: "#ff9f1c",
+    Phase.CONFUSION: "#6b6b6b",
+}
+DARK_PHASES = {Phase.COEXISTENCE, Phase.FULL_INVERSION, Phase.MEMORIZATION, Phase.CONFUSION}  # white text
+
+
+def make_all(ds: xr.Dataset, out_dir: Path) -> list[Path]:
+    """Write every figure of the study into ``out_dir``; returns the PNG paths."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    ds = _with_grid_axes(ds)
+    cells = figure_cells(ds)
+    return [
+        phase_diagrams(ds, out_dir / "phase_diagrams.png"),
+        training_curves(ds, cells, out_dir / "training_curves.png"),
+        ipr_histograms(ds, cells, out_dir / "ipr_histograms.png"),
+        analytic_accuracy(_static(ds, "p"), _static(ds, "N"), out_dir / "analytic_accuracy.png"),
+    ]
+
+
+# --------------------------------------------------------------------------------------------------
+# Dataset helpers
+# --------------------------------------------------------------------------------------------------
+
+
+def _static(ds: xr.Dataset, name: str):
+    """A non-swept parameter: a scalar coordinate if present, else the sweep's config "base"."""
+    if name in ds.coords and ds[name].ndim == 0:
+        return ds[name].item()
+    return json.loads(ds.attrs["config"])["base"][name]
+
+
+def _with_grid_axes(ds: xr.Dataset) -> xr.Dataset:
+    """Make alpha, xi, weight_decay dimensions even when a sweep did not vary one of them."""
+    for name in AXES:
+        if name not in ds.dims:
+            ds = ds.expand_dims(name) if name in ds.coords else ds.expand_dims({name: [_static(ds, name)]})
+    return ds
+
+
+def _title(ds: xr.Dataset) -> str:
+    p, N, steps = _static(ds, "p"), _static(ds, "N"), _static(ds, "steps")
+    scale = ds.attrs.get("scale", "?")
+    return f"p {p}, N {N}, {steps} full-batch AdamW steps ({scale} scale, one seed per cell)"
+
+
+def _cell(ds: xr.Dataset, alpha, xi, wd) -> xr.Dataset | None:
+    """One grid cell, or None if the grid lacks it or the run diverged / has NaN accuracies."""
+    try:
+        c = ds.sel(alpha=alpha, xi=xi, weight_decay=wd, method="nearest", tolerance=1e-6)
+    except KeyError:
+        return None
+    if ("diverged" in c and bool(c["diverged"])) or not np.isfinite(c["train_acc"].values[-1]):
+        return None
+    return c
+
+
+def _cell_label(c: xr.Dataset) -> str:
+    return f"α {float(c['alpha']):g}, ξ {float(c['xi']):g}, wd {float(c['weight_decay']):g}"
+
+
+def _phase_name(value: int) -> str:
+    return "invalid / diverged" if value < 0 else Phase(value).label
+
+
+def figure_cells(ds: xr.Dataset) -> list[tuple[str, xr.Dataset]]:
+    """The cells of the paper's Figure 1 roles: [(role, cell Dataset)].
+
+    Named cells come from grokking_claims.CELLS[scale] (paper: alpha 0.5, xi 0.35, wd 0 / 5 / 15;
+    quick: coexistence and full inversion cells, and the first Partial Inversion cell). A role whose
+    named cell is missing or diverged, or any role at other scales, takes the cell of that final phase
+    with the largest xi (then smallest alpha, wd); a phase absent from the data is skipped.
+    """
+    roles = [Phase.COEXISTENCE, Phase.PARTIAL_INVERSION, Phase.FULL_INVERSION]
+    named = {}
+    if ds.attrs.get("scale") in CELLS:
+        c = CELLS[ds.attrs["scale"]]
+        named[Phase.COEXISTENCE] = c.coexistence
+        named[Phase.PARTIAL_INVERSION] = next((cell for cell, _, ph in c.phases if Phase.PARTIAL_INVERSION in ph), None)
+        named[Phase.FULL_INVERSION] = c.full_inversion
+    flat = ds["phase"].stack(c=AXES)
+    order = np.lexsort((flat["weight_decay"].values, flat["alpha"].values, -flat["xi"].values))
+    picked = []
+    for role in roles:
+        c = _cell(ds, *named[role]) if named.get(role) else None
+        if c is None:
+            for i in order:
+                if int(flat.values[i]) == role:
+                    c = _cell(ds, flat["alpha"].values[i], flat["xi"].values[i], flat["weight_decay"].values[i])
+                    if c is not None:
+                        break
+        if c is not None:
+            picked.append((role.label, c))
+    return picked
+
+
+def _empty(fig: Figure, message: str, path: Path) -> Path:
+    fig.text(0.5, 0.5, message, ha="center", va="center")
+    fig.savefig(path, dpi=DPI)
+    return path
+
+
+# --------------------------------------------------------------------------------------------------
+# 1. Phase diagrams (paper Fig. 3)
+# --------------------------------------------------------------------------------------------------
+
+
+def phase_diagrams(ds: xr.Dataset, path: Path) -> Path:
+    """Phase of every (alpha, xi) cell, one panel per weight decay; each cell annotated with the final
+    accuracy on the corrupted training subset vs its noisy labels. Reads phase, final_corrupt_acc."""
+    p = _static(ds, "p")
+    alphas, xis, wds = (ds[a].values for a in AXES)
+    ncols = 2 if len(wds) == 4 else min(len(wds), 3)
+    nrows = -(-len(wds) // ncols)
+    panel_w, panel_h = max(3.2, 0.42 * len(alphas) + 1.2), max(2.8, 0.3 * len(xis) + 1.2)
+    fig = Figure(figsize=(max(ncols * panel_w, 10), nrows * panel_h + 1.6), layout="constrained")
+    axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
+
+    values = sorted(PHASE_COLORS)
+    cmap = ListedColormap([PHASE_COLORS[v] for v in values])
+    norm = BoundaryNorm(np.arange(values[0] - 0.5, values[-1] + 1.0), cmap.N)
+    fontsize = 7 if len(alphas) <= 8 else 6
+    # Partial Inversion needs the inversion boundary 1 - xi + xi/p + 0.05 below 90 % (fact sheet 3)
+    xi_partial = (0.1 + theory.INVERSION_SLACK) / (1 - 1 / p)
+    above = np.nonzero(xis > xi_partial)[0]
+    xi_pos = above[0] - 0.5 if len(above) and above[0] > 0 else None  # between grid rows
+
+    for ax, wd in zip(axes, wds):
+        panel = ds.sel(weight_decay=wd)
+        phase = panel["phase"].transpose("xi", "alpha").values.astype(int)
+        corrupt = panel["final_corrupt_acc"].transpose("xi", "alpha").values
+        ax.imshow(phase, origin="lower", cmap=cmap, norm=norm, aspect="auto", interpolation="nearest")
+        for i in range(len(xis)):
+            for j in range(len(alphas)):
+                if np.isfinite(corrupt[i, j]) and phase[i, j] >= 0:
+                    color = "white" if phase[i, j] in DARK_PHASES else "black"
+                    ax.text(j, i, f"c {100 * corrupt[i, j]:.0f}%", ha="center", va="center", fontsize=fontsize, color=color)
+        if xi_pos is not None:
+            ax.axhline(xi_pos, color="black", ls="--", lw=1)
+        ax.set_xticks(range(len(alphas)), [f"{a:g}" for a in alphas], fontsize=7, rotation=90 if len(alphas) > 8 else 0)
+        ax.set_yticks(range(len(xis)), [f"{x:g}" for x in xis], fontsize=7)
+        ax.set_xlabel("training fraction α (of the p² pairs)")
+        ax.set_ylabel("corruption fraction ξ (of train labels)")
+        ax.set_title(f"weight decay {wd:g}")
+    for ax in axes[len(wds):]:
+        ax.set_visible(False)
+
+    present = set(np.unique(ds["phase"].values).astype(int).tolist())
+    handles = [Patch(color=PHASE_COLORS[v], label=_phase_name(v)) for v in values if v >= 0 or v in present]
+    if xi_pos is not None:
+        handles.append(Line2D([], [], color="black", ls="--", label=f"Partial Inversion possible above (ξ > {xi_partial:.3f})"))
+    fig.legend(handles=handles, loc="outside lower center", ncol=min(len(handles), 4), fontsize=8)
+    fig.suptitle(
+        f"Phase diagrams (final accuracies, paper App. C thresholds)\n{_title(ds)}\n"
+        f"cell text c = final accuracy of the corrupted training subset vs its noisy labels\n"
+        f"(Full Inversion: c ≈ chance {100 / p:.1f}%; at small ξ a fully inverted net is labelled Coexistence)",
+        fontsize=9 if len(alphas) <= 8 else 12,
+    )
+    fig.savefig(path, dpi=DPI)
+    return path
+
+
+# --------------------------------------------------------------------------------------------------
+# 2. Training curves (paper Fig. 1)
+# --------------------------------------------------------------------------------------------------
+
+
+def training_curves(ds: xr.Dataset, cells, path: Path) -> Path:
+    """Train, test and corrupted-subset accuracies (vs noisy and vs true labels) over steps for the
+    coexistence / partial / full inversion cells, with the analytic full-inversion train level
+    100(1 - xi + xi/p) and chance 100/p. Reads train_acc, test_acc, corrupt_acc, corrupt_true_acc."""
+    p = _static(ds, "p")
+    fig = Figure(figsize=(max(4.2 * len(cells), 10), 4.2), layout="constrained")
+    if not cells:
+        return _empty(fig, "no coexistence / partial / full inversion cell in this sweep", path)
+    axes = np.atleast_1d(fig.subplots(1, len(cells), sharey=True))
+    series = [
+        ("train_acc", "train (noisy labels)", "tab:blue"),
+        ("test_acc", "test", "tab:orange"),
+        ("corrupt_acc", "corrupted subset vs noisy labels", "tab:red"),
+        ("corrupt_true_acc", "corrupted subset vs true labels", "tab:green"),
+    ]
+    for ax, (role, c) in zip(axes, cells):
+        step = c["step"].values
+        for var, label, color in series:
+            ax.plot(step, 100 * c[var].values, color=color, lw=1.4, label=label)
+        xi = float(c["xi"])
+        level = 100 * theory.full_inversion_train_accuracy(xi, p)
+        ax.axhline(level, color="tab:blue", ls="--", lw=1, label="full-inversion train level 100(1 - ξ + ξ/p)")
+        ax.text(0.01, level + 1.5, f"{level:.1f}%", transform=ax.get_yaxis_transform(), fontsize=7, color="tab:blue")
+        if xi > 0:
+            ax.axhline(100 / p, color="tab:red", ls=":", lw=1, label="chance 100/p (corrupted subset, full inversion)")
+        ax.set_xscale("symlog", linthresh=10, linscale=0.3)
+        ax.set_xlim(0, step[-1])
+        ax.set_ylim(-2, 102)
+        ax.set_xlabel("optimizer step (linear below 10, log above)")
+        ax.set_title(f"{role} cell: {_cell_label(c)}\nfinal phase: {_phase_name(int(c['phase']))}", fontsize=9)
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("accuracy (%)")
+    handles, labels = axes[0].get_legend_handles_labels()
+    for ax in axes[1:]:  # the chance line is absent from xi = 0 panels
+        for h, lab in zip(*ax.get_legend_handles_labels()):
+            if lab not in labels:
+                handles.append(h)
+                labels.append(lab)
+    fig.legend(handles, labels, loc="outside lower center", ncol=3, fontsize=8)
+    fig.suptitle(f"Grokking, then unlearning of corrupted labels (paper Fig. 1)\n{_title(ds)}", fontsize=10)
+    fig.savefig(path, dpi=DPI)
+    return path
+
+
+# --------------------------------------------------------------------------------------------------
+# 3. IPR histograms (paper Fig. 4)
+# --------------------------------------------------------------------------------------------------
+
+
+def ipr_histograms(ds: xr.Dataset, cells, path: Path) -> Path:
+    """Per-neuron IPR histograms at the end of training (top) and mean IPR over steps (bottom) for the
+    Figure 1 cells, beside the IPR of Gaussian rows, one-hot rows and a periodic (Eq. 2) neuron.
+    Reads ipr, mean_ipr."""
+    p = _static(ds, "p")
+    fig = Figure(figsize=(max(4.0 * len(cells), 10), 5.8), layout="constrained")
+    if not cells:
+        return _empty(fig, "no coexistence / partial / full inversion cell in this sweep", path)
+    axes = fig.subplots(2, len(cells), squeeze=False, height_ratios=(3, 1.6))
+    references = [
+        (theory.reference_ipr(p, "gaussian", rows=2000), "Gaussian row", "tab:gray", "--"),
+        (theory.reference_ipr(p, "one_hot"), "one-hot row", "tab:purple", ":"),
+        (1.0, "periodic neuron (Eq. 2)", "black", "-."),
+    ]
+    bins = np.linspace(0, 1, 21)
+    for j, (role, c) in enumerate(cells):
+        ipr = c["ipr"].values
+        finite = ipr[np.isfinite(ipr)]
+        top, bottom = axes[0, j], axes[1, j]
+        top.hist(finite, bins=bins, color=PHASE_COLORS[int(c["phase"])], edgecolor="black", lw=0.5)
+        zero = f", {len(ipr) - len(finite)} all-zero neurons left out" if len(finite) < len(ipr) else ""
+        top.set_title(f"{role}: {_cell_label(c)}\nfinal phase {_phase_name(int(c['phase']))}{zero}", fontsize=9)
+        top.set_xlabel("per-neuron IPR (rfft, mean of U, V, W rows)")
+        bottom.plot(c["step"].values, c["mean_ipr"].values, color="tab:blue", lw=1.4, label="measured mean IPR")
+        bottom.set_xlabel("optimizer step")
+        for value, label, color, ls in references:
+            top.axvline(value, color=color, ls=ls, lw=1.2, label=f"{label}: {value:.3f}")
+            bottom.axhline(value, color=color, ls=ls, lw=1)
+        top.set_xlim(0, 1.02)
+        bottom.set_ylim(0, 1.05)
+        top.grid(alpha=0.3)
+        bottom.grid(alpha=0.3)
+    axes[0, 0].set_ylabel(f"neurons (of {ds.sizes['neuron']})")
+    axes[1, 0].set_ylabel("mean IPR over neurons")
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    handles += axes[1, 0].get_legend_handles_labels()[0]
+    labels += axes[1, 0].get_legend_handles_labels()[1]
+    fig.legend(handles, labels, loc="outside lower center", ncol=4, fontsize=8, title=f"reference IPR at p {p}", title_fontsize=8)
+    fig.suptitle(f"Neuron periodicity (IPR, paper Fig. 4), bins of 0.05\n{_title(ds)}", fontsize=10)
+    fig.savefig(path, dpi=DPI)
+    return path
+
+
+# --------------------------------------------------------------------------------------------------
+# 4. Analytic solution vs width (fact sheet 2.2)
+# --------------------------------------------------------------------------------------------------
+
+
+def analytic_accuracy(p: int, trained_N: int, path: Path, draws: int = 5) -> Path:
+    """Gromov's periodic solution (Eq. 2, A = (2/N)^(1/3)) for widths N from p/2 to 5p: accuracy on all
+    p^2 pairs (mean, min-max over draws) and the correct-logit mean, wrong-logit std * sqrt(N)/2 and
+    MSE * N/4 against their random-phase predictions (all 1). Computes theory.solution_statistics."""
+    widths = np.unique(np.round(np.geomspace(max(p / 2, 2), 5 * p, 8)).astype(int))
+    stats = [theory.solution_statistics(p, int(N), draws) for N in widths]
+    fig = Figure(figsize=(10, 4.0), layout="constrained")
+    acc_ax, logit_ax = fig.subplots(1, 2)
+
+    acc = 100 * np.array([s["accuracy"] for s in stats])
+    acc_ax.fill_between(widths, acc.min(1), acc.max(1), color="tab:blue", alpha=0.25, label=f"min-max over {draws} draws")
+    acc_ax.plot(widths, acc.mean(1), "o-", color="tab:blue", label="mean accuracy")
+    acc_ax.axhline(100, color="black", ls=":", lw=1, label="perfect (100%)")
+    acc_ax.axvline(trained_N, color="tab:gray", ls="--", lw=1, label=f"trained width N = {trained_N}")
+    acc_ax.set_xscale("log")
+    acc_ax.set_xlabel("hidden width N (log scale)")
+    acc_ax.set_ylabel(f"accuracy on all {p}² pairs (%)")
+    acc_ax.set_title("argmax accuracy of the periodic solution", fontsize=9)
+    acc_ax.legend(fontsize=8, loc="lower right")
+
+    for key, label, color in [
+        ("correct_logit", "correct logit (mean)", "tab:green"),
+        ("wrong_std_scaled", "wrong-logit std · √N / 2", "tab:red"),
+        ("mse_scaled", "MSE vs one-hot · N / 4", "tab:purple"),
+    ]:
+        values = np.array([s[key] for s in stats])
+        logit_ax.fill_between(widths, values.min(1), values.max(1), color=color, alpha=0.2)
+        logit_ax.plot(widths, values.mean(1), "o-", color=color, label=label)
+    predicted = []
+    for N in widths:
+        pred = theory.predicted_logit_statistics(int(N))
+        predicted.append((pred["correct_logit"], pred["wrong_std"] * np.sqrt(N) / 2, pred["mse"] * N / 4))
+    logit_ax.plot(widths, np.array(predicted)[:, 0], "k--", lw=1.2, label="random-phase prediction (all three: 1)")
+    logit_ax.set_xscale("log")
+    logit_ax.set_xlabel("hidden width N (log scale)")
+    logit_ax.set_ylabel("value (prediction 1)")
+    logit_ax.set_title("logit statistics (bands: min-max over draws)", fontsize=9)
+    logit_ax.legend(fontsize=8)
+    for ax in (acc_ax, logit_ax):
+        ax.set_xticks(widths, [str(N) for N in widths], minor=False)
+        ax.set_xticks([], minor=True)
+        ax.grid(alpha=0.3)
+    fig.suptitle(f"Gromov's periodic solution (Eq. 2, A = (2/N)^(1/3)) at p {p}, no training", fontsize=10)
+    fig.savefig(path, dpi=DPI)
+    return path
