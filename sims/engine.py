@@ -393,6 +393,18 @@ def merge(study: Study, grid: Grid, metrics_by_config: Mapping[int, Mapping[str,
         union[d] = values[0] if all(np.array_equal(v, values[0]) for v in values) else np.unique(np.concatenate(values))
     complete = len(metrics_by_config) == len(grid)
 
+    watched = list(study.divergence_metrics or [n for n, v in next(iter(metrics_by_config.values())).items() if np.issubdtype(np.asarray(v).dtype, np.floating)])
+    diverged = np.zeros(grid.shape, bool)
+    diverged_step = np.full(grid.shape, -1, np.int64)
+    for i, metrics in metrics_by_config.items():
+        pos = np.unravel_index(i, grid.shape)
+        bad = {n: ~np.isfinite(np.asarray(metrics[n])) for n in watched}
+        diverged[pos] = any(b.any() for b in bad.values())
+        stepped = [np.asarray(b).reshape(b.shape[0], -1).any(1) for n, b in bad.items() if study.metric_dims[n][:1] == ("step",)]
+        if diverged[pos] and stepped:
+            steps = np.asarray(group_coords[group_of[i]]["step"])
+            diverged_step[pos] = steps[np.argmax(np.logical_or.reduce(stepped))]
+
     data_vars = {}
     sample = next(iter(metrics_by_config.values()))
     for name, dims in study.metric_dims.items():
@@ -413,15 +425,9 @@ def merge(study: Study, grid: Grid, metrics_by_config: Mapping[int, Mapping[str,
         data_vars[name] = ((*grid.axes, *dims), full)
     ds = xr.Dataset(data_vars, coords={**{a: list(v) for a, v in grid.axes.items()}, **union})
 
-    watched = list(study.divergence_metrics or [n for n, v in ds.data_vars.items() if np.issubdtype(v.dtype, np.floating)])
-    extra_dims = lambda v: [d for d in v.dims if d not in grid.axes]  # noqa: E731
-    missing = ds[watched[0]].isnull().all(extra_dims(ds[watched[0]]))  # configs not (yet) run
-    nonfinite = {n: ~np.isfinite(ds[n]) for n in watched}
-    ds["diverged"] = functools.reduce(lambda a, b: a | b, (v.any(extra_dims(v)) for v in nonfinite.values())) & ~missing
-    stepped = [v.any([d for d in extra_dims(v) if d != "step"]) for v in nonfinite.values() if "step" in v.dims]
-    if stepped:
-        first = functools.reduce(lambda a, b: a | b, stepped).argmax("step")
-        ds["diverged_step"] = xr.where(ds["diverged"], ds["step"].values[first.values], -1)
+    ds["diverged"] = ((*grid.axes,), diverged)
+    if any(dims[:1] == ("step",) for n, dims in study.metric_dims.items() if n in watched):
+        ds["diverged_step"] = ((*grid.axes,), diverged_step)
     return ds
 
 
@@ -488,7 +494,8 @@ def sweep(
 
     out_dir None runs in memory (nothing written, nothing resumed).
     """
-    log = log or (lambda msg: print(msg, file=sys.stderr))
+    if log is None:
+        log = lambda msg: print(msg, file=sys.stderr)  # noqa: E731
     t0 = time.perf_counter()
     grid = Grid.build(base, axes)
     run_dir = RunDir(out_dir, study.name, grid) if out_dir is not None else None

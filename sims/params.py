@@ -52,10 +52,13 @@ def study_params(cls):
         if all(_is_concrete(getattr(self, f.name)) for f in dataclasses.fields(self)):
             for f in dataclasses.fields(self):
                 value = getattr(self, f.name)
-                if isinstance(value, float) and not np.isfinite(value):
+                if isinstance(value, (float, np.floating)) and not np.isfinite(value):
                     raise ConfigError(f"{f.name} must be finite, got {value}")
             if hasattr(self, "validate"):
-                self.validate()
+                try:
+                    self.validate()
+                except (TypeError, OverflowError) as exc:  # e.g. a string where a number belongs
+                    raise ConfigError(f"bad value for {type(self).__name__}: {exc}") from None
 
     cls.__post_init__ = __post_init__
     cls = dataclasses.dataclass(frozen=True)(cls)

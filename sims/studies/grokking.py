@@ -50,6 +50,9 @@ CURVES = (
 )
 
 
+MAX_P = 4096  # p^2 pairs are materialised per config: 16.8 M pairs at the bound
+
+
 @study_params
 class GrokkingParams:
     """Parameters of one run. Static fields fix shapes; traced ones may differ inside a vmapped chunk."""
@@ -66,8 +69,8 @@ class GrokkingParams:
     seed: int = traced(0, "data shuffle, corrupted labels and init all derive from this seed")
 
     def validate(self):
-        if not (isinstance(self.p, int) and self.p >= 2):
-            raise ConfigError(f"p must be an integer >= 2, got {self.p}")
+        if not (isinstance(self.p, (int, np.integer)) and 2 <= self.p <= MAX_P):
+            raise ConfigError(f"p must be an integer in [2, {MAX_P}], got {self.p}")
         if not (isinstance(self.N, int) and self.N >= 1):
             raise ConfigError(f"N must be a positive integer, got {self.N}")
         if not (0.0 <= self.xi <= 1.0):

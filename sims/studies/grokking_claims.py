@@ -217,7 +217,7 @@ def check_bimodality(ds: xr.Dataset, cells: Cells):
     mid = np.mean((co >= cells.ipr_mid[0]) & (co <= cells.ipr_mid[1]))
     fi_lo = np.mean(fi < cells.ipr_low)
     mid_max = 0.10 if cells.ipr_low <= 0.1 else 0.15
-    ok = lo >= cells.low_fraction and hi >= 0.15 and mid <= mid_max and fi_lo <= 0.10 and len(co) and len(fi)
+    ok = bool(len(co) and len(fi)) and lo >= cells.low_fraction and hi >= 0.15 and mid <= mid_max and fi_lo <= 0.10
     return (
         f"coexistence {cells.coexistence}: low {_fmt_pct(lo)}, high {_fmt_pct(hi)}, middle {_fmt_pct(mid)}; "
         f"full inversion {cells.full_inversion}: low {_fmt_pct(fi_lo)}"

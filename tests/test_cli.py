@@ -1,0 +1,256 @@
+"""The `rote` command line: one-line errors with exit 2, list, sweep -> figures -> verify, exit 1 on a
+failed claim. Mostly in-process (sims.cli.main), plus real `rote` subprocesses."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from rote.sims import cli, engine
+from rote.sims.study import Claim
+from rote.sims.studies import grokking_claims
+
+SMOKE = ["--scale", "smoke", "--no-progress"]
+
+
+def assert_one_line_error(rc, captured, *fragments):
+    assert rc == 2, (rc, captured.err)
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1, captured.err
+    assert lines[0].startswith("rote: error:"), lines[0]
+    assert "Traceback" not in captured.err and "Traceback" not in captured.out
+    for f in fragments:
+        assert f in lines[0], (f, lines[0])
+
+
+@pytest.fixture(scope="session")
+def smoke_dir(tmp_path_factory):
+    """`rote sweep grokking --scale smoke --out DIR` once per session (8 configs, seconds)."""
+    out = tmp_path_factory.mktemp("cli") / "smoke"
+    assert cli.main(["sweep", "grokking", *SMOKE, "--out", str(out)]) == 0
+    return out
+
+
+def rote_exe():
+    exe = Path(sys.executable).with_name("rote")
+    return str(exe) if exe.exists() else shutil.which("rote")
+
+
+# --------------------------------------------------------------------------------------------------
+# bad input: exit 2, one line, no traceback
+# --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "argv, fragments",
+    [
+        (["sweep", "nosuchstudy", *SMOKE], ("unknown study", "nosuchstudy")),
+        (["sweep", "grokking", "--scale", "huge", "--no-progress"], ("unknown scale", "huge")),
+        (["verify", "grokking", "--scale", "huge", "--no-progress"], ("unknown scale",)),
+        (["figures", "nosuchstudy", "--scale", "smoke"], ("unknown study",)),
+        (["sweep", "grokking", *SMOKE, "--set", "xi=1.5"], ("xi",)),
+        (["sweep", "grokking", *SMOKE, "--set", "alpha=1.0"], ("alpha",)),
+        (["sweep", "grokking", *SMOKE, "--set", "nonsense=1"], ("nonsense",)),
+        (["sweep", "grokking", *SMOKE, "--set", "xi"], ("--set",)),
+        (["sweep", "grokking", *SMOKE, "--set", "lr=fast"], ("lr",)),
+        (["sweep", "grokking", *SMOKE, "--set", "p=2.5"], ("p",)),
+        (["sweep", "grokking", *SMOKE, "--set", "steps=7"], ("log_every",)),
+        (["sweep", "grokking", *SMOKE, "--set", "weight_decay=-1"], ("weight_decay",)),
+        (["sweep", "grokking", *SMOKE, "--set", "xi=0.1,0.1"], ("repeats",)),
+        (["sweep", "grokking", *SMOKE, "--set", "lr=nan"], ("lr",)),
+        (["sweep", "grokking", *SMOKE, "--chunk-size", "0"], ("chunk-size",)),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(argv, fragments, capsys, tmp_path):
+    if argv[0] == "sweep":
+        argv = [*argv, "--out", str(tmp_path / "out")]
+    rc = cli.main(argv)
+    assert_one_line_error(rc, capsys.readouterr(), *fragments)
+    assert not (tmp_path / "out" / "results.nc").exists()
+
+
+def test_unwritable_out_directory(capsys, tmp_path):
+    blocker = tmp_path / "file.txt"
+    blocker.write_text("not a directory")
+    rc = cli.main(["sweep", "grokking", *SMOKE, "--out", str(blocker / "sub")])
+    assert_one_line_error(rc, capsys.readouterr(), "cannot write")
+
+
+def test_results_dir_of_a_different_grid(capsys, smoke_dir, tmp_path):
+    out = tmp_path / "copy"
+    shutil.copytree(smoke_dir, out)
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    rc = cli.main(["sweep", "grokking", *SMOKE, "--out", str(out), "--set", "weight_decay=0.0,1.0"])
+    assert_one_line_error(rc, capsys.readouterr(), "different sweep")
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+
+
+def test_damaged_results_file(capsys, smoke_dir, tmp_path):
+    out = tmp_path / "copy"
+    shutil.copytree(smoke_dir, out)
+    data = (out / "results.nc").read_bytes()
+    (out / "results.nc").write_bytes(data[:200])
+    rc = cli.main(["verify", "grokking", *SMOKE, "--results", str(out)])
+    assert_one_line_error(rc, capsys.readouterr(), "results.nc")
+
+
+def test_figures_and_verify_without_results(capsys, tmp_path):
+    rc = cli.main(["figures", "grokking", "--scale", "smoke", "--results", str(tmp_path / "none")])
+    assert_one_line_error(rc, capsys.readouterr(), "no results")
+
+
+def test_argparse_errors_are_one_line_exit_2(capsys):
+    for argv in (["sweep"], ["frobnicate"], ["sweep", "grokking", "--chunk-size", "many"], []):
+        with pytest.raises(SystemExit) as exc:
+            cli.main(argv)
+        assert exc.value.code == 2
+        captured = capsys.readouterr()
+        lines = captured.err.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("rote: error:"), captured.err
+
+
+# --------------------------------------------------------------------------------------------------
+# list, sweep, figures, verify
+# --------------------------------------------------------------------------------------------------
+
+
+def test_list(capsys):
+    assert cli.main(["list"]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0] == "grokking"
+    for scale in ("smoke", "quick", "paper"):
+        assert f"  {scale}" in out
+
+
+def test_sweep_writes_a_resumable_run_dir(smoke_dir, capsys):
+    assert (smoke_dir / "results.nc").exists() and (smoke_dir / "manifest.json").exists()
+    ds = engine.load_dataset(smoke_dir / "results.nc")
+    assert dict(ds.sizes) == {"alpha": 2, "xi": 2, "weight_decay": 2, "step": 11, "neuron": 64}
+    assert ds.attrs["scale"] == "smoke" and int(ds.attrs["n_configs"]) == 8
+    # re-running resumes everything and computes nothing
+    assert cli.main(["sweep", "grokking", *SMOKE, "--out", str(smoke_dir)]) == 0
+    captured = capsys.readouterr()
+    assert "8/8" in captured.err
+    assert "8 configs" in captured.out
+
+
+def test_sweep_set_overrides_base_and_axes(tmp_path):
+    out = tmp_path / "o"
+    argv = ["sweep", "grokking", *SMOKE, "--out", str(out), "--set", "lr=0.02", "--set", "xi=0.0", "--set", "alpha=0.5"]
+    assert cli.main(argv) == 0
+    ds = engine.load_dataset(out / "results.nc")
+    assert list(ds["xi"].values) == [0.0] and list(ds["alpha"].values) == [0.5]
+    assert '"lr": 0.02' in ds.attrs["config"]
+
+
+def test_figures_from_saved_results(smoke_dir, tmp_path, capsys):
+    try:
+        figures = importlib.import_module("rote.figures.grokking")
+    except ImportError:
+        figures = None
+    if figures is None or not hasattr(figures, "make_all"):
+        pytest.skip("figures/grokking.py has no make_all yet")
+    fig_dir = tmp_path / "figs"
+    assert cli.main(["figures", "grokking", "--scale", "smoke", "--results", str(smoke_dir), "--out", str(fig_dir)]) == 0
+    out = capsys.readouterr().out
+    written = [p for p in fig_dir.iterdir() if p.is_file()]
+    assert written and all(p.stat().st_size > 0 for p in written)
+    assert all(f"rote: wrote {p}" in out for p in written)
+
+
+def test_verify_passes_on_the_smoke_sweep(smoke_dir, capsys):
+    rc = cli.main(["verify", "grokking", *SMOKE, "--results", str(smoke_dir)])
+    out = capsys.readouterr().out
+    assert rc == 0, out
+    assert "2 passed, 0 failed" in out
+    assert "PASS" in out and "FAIL" not in out
+
+
+def test_verify_runs_the_sweep_first_when_there_are_no_results(tmp_path, capsys):
+    out = tmp_path / "fresh"
+    rc = cli.main(["verify", "grokking", *SMOKE, "--results", str(out)])
+    captured = capsys.readouterr()
+    assert rc == 0, captured.out
+    assert (out / "results.nc").exists()
+    assert "running the smoke sweep first" in captured.err
+
+
+def test_verify_exit_1_when_a_claim_fails(smoke_dir, monkeypatch, capsys):
+    failing = Claim("always wrong", "x = 1", "exact", lambda ds: ("x = 2", False))
+    passing = Claim("always right", "y = 1", "exact", lambda ds: ("y = 1", True))
+    monkeypatch.setattr(grokking_claims, "claims", lambda scale: [passing, failing])
+    rc = cli.main(["verify", "grokking", *SMOKE, "--results", str(smoke_dir)])
+    out = capsys.readouterr().out
+    assert rc == 1
+    assert "1 passed, 1 failed" in out and "FAIL" in out and "always wrong" in out
+
+
+def test_format_verdicts_wraps_long_cells():
+    from rote.sims.study import Verdict
+
+    text = cli.format_verdicts([Verdict("a claim", "p " * 60, "t", "m", True), Verdict("b", "p", "t", "m", False)])
+    assert text.splitlines()[-1] == "1 passed, 1 failed"
+    assert max(len(line) for line in text.splitlines()) <= sum((26, 40, 30, 56, 6)) + 2 * 4
+
+
+# --------------------------------------------------------------------------------------------------
+# real subprocesses
+# --------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def rote_cmd():
+    exe = rote_exe()
+    if exe is None:
+        pytest.skip("the `rote` console script is not installed")
+    return exe
+
+
+def run_rote(rote_cmd, *args, cwd=None):
+    env = {**os.environ, "JAX_PLATFORMS": "cpu"}
+    return subprocess.run([rote_cmd, *args], capture_output=True, text=True, timeout=300, cwd=cwd, env=env)
+
+
+def test_subprocess_list(rote_cmd):
+    proc = run_rote(rote_cmd, "list")
+    assert proc.returncode == 0, proc.stderr
+    assert "grokking" in proc.stdout and "smoke" in proc.stdout
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("sweep", "nosuchstudy"),
+        ("sweep", "grokking", "--scale", "smoke", "--no-progress", "--set", "xi=1.5"),
+        ("sweep", "grokking", "--bogus-flag"),
+    ],
+)
+def test_subprocess_bad_input(rote_cmd, args, tmp_path):
+    proc = run_rote(rote_cmd, *args, "--out", str(tmp_path / "o"), cwd=tmp_path)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("rote: error:"), proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_subprocess_sweep_and_verify_smoke(rote_cmd, tmp_path):
+    out = tmp_path / "smoke"
+    proc = run_rote(rote_cmd, "sweep", "grokking", "--scale", "smoke", "--no-progress", "--out", str(out))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    proc = run_rote(rote_cmd, "verify", "grokking", "--scale", "smoke", "--no-progress", "--results", str(out))
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert "passed" in proc.stdout and "0 failed" in proc.stdout
+
+
+def test_huge_integer_parameter_is_a_one_line_error(capsys, tmp_path):
+    try:
+        rc = cli.main(["sweep", "grokking", *SMOKE, "--out", str(tmp_path / "o"), "--set", "p=1" + "0" * 160])
+    except OverflowError:
+        pytest.fail("OverflowError escaped cli.main")
+    assert_one_line_error(rc, capsys.readouterr())
