@@ -38,54 +38,88 @@ def results_dir(study: str, scale: str, out: str | None) -> Path:
 
 def _parse_set(items: list[str], base) -> dict:
     """--set axis=v1,v2 -> {axis: (v1, v2)}, values converted to the type of the base field."""
+    import dataclasses
+
+    fields = {f.name for f in dataclasses.fields(base)}
     axes = {}
     for item in items or []:
         name, sep, values = item.partition("=")
         if not sep or not values:
             raise RoteError(f"--set expects axis=value[,value...], got {item!r}")
-        if not hasattr(base, name):
+        if name not in fields:  # a field, not any attribute (`validate`, `n_train`, `__class__`)
             raise RoteError(f"unknown parameter {name!r} in --set")
+        if name in axes:  # the later one would silently replace the earlier one
+            raise RoteError(f"--set {name} given twice; list every value in one --set {name}=v1,v2")
         kind = type(getattr(base, name))
         try:
-            axes[name] = tuple(kind(v) if kind is not bool else v.lower() in ("1", "true") for v in values.split(","))
-        except ValueError:
+            axes[name] = tuple(kind(v) if kind is not bool else _parse_bool(v) for v in values.split(","))
+        except (ValueError, TypeError, OverflowError):
             raise RoteError(f"--set {name}: cannot read {values!r} as {kind.__name__}") from None
     return axes
+
+
+def _parse_bool(text: str) -> bool:
+    word = text.strip().lower()
+    if word in ("1", "true", "yes", "on"):
+        return True
+    if word in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(text)  # never read junk as False
 
 
 def cmd_list(args) -> int:
     from .studies import get, names
 
+    from .studies import IN_PROGRESS
+
     for name in names():
         study = get(name)
-        print(name)
+        print(name + ("  (in progress: not in `rote reproduce` by default)" if name in IN_PROGRESS else ""))
         for scale in study.scales:
             print(f"  {scale:6s} {study.scale(scale).description}")
     return 0
 
 
 def do_sweep(study_name: str, scale_name: str, out: str | None, chunk_size: int | None = None, overrides=None, progress=True):
+    """Run (or resume) every sweep of a scale: its grid, or each of its panels into RESULTS/PANEL.
+    Returns {panel ('' for a single grid): Dataset} and the results root."""
     from . import engine
+    from .params import replace
     from .studies import get
 
     study = get(study_name)
     scale = study.scale(scale_name)
-    axes = dict(scale.grid)
-    base = scale.base
-    for name, values in (overrides or {}).items():
-        if len(values) == 1 and name not in axes:
-            from .params import replace
-
-            base = replace(base, **{name: values[0]})
-        else:
-            axes[name] = values
     if chunk_size is not None and chunk_size < 1:
         raise RoteError(f"--chunk-size must be >= 1, got {chunk_size}")
-    path = results_dir(study_name, scale_name, out)
-    t0 = time.perf_counter()
-    ds = engine.sweep(study, base, axes, path, scale=scale_name, chunk_size=chunk_size, progress=progress)
-    print(f"rote: {study_name} {scale_name}: {ds.attrs['n_configs']} configs in {time.perf_counter() - t0:.1f} s -> {path / 'results.nc'}")
-    return ds, path
+    root = results_dir(study_name, scale_name, out)
+    datasets = {}
+    for panel, (base, grid) in scale.sweeps().items():
+        axes = dict(grid)
+        for name, values in (overrides or {}).items():
+            if len(values) == 1 and name not in axes:
+                base = replace(base, **{name: values[0]})
+            else:
+                axes[name] = values
+        path = root / panel if panel else root
+        t0 = time.perf_counter()
+        ds = engine.sweep(study, base, axes, path, scale=scale_name, chunk_size=chunk_size, progress=progress)
+        label = f"{study_name} {scale_name}" + (f" [{panel}]" if panel else "")
+        print(f"rote: {label}: {ds.attrs['n_configs']} configs in {time.perf_counter() - t0:.1f} s -> {path / 'results.nc'}")
+        datasets[panel] = ds
+    return datasets, root
+
+
+def load_evidence(study, scale_name: str, root: Path):
+    """The saved results of a scale: one Dataset, or {panel: Dataset} for a scale with panels."""
+    from . import engine
+
+    sweeps = study.scale(scale_name).sweeps()
+    loaded = {panel: engine.load_dataset((root / panel if panel else root) / "results.nc") for panel in sweeps}
+    return loaded[""] if list(loaded) == [""] else loaded
+
+
+def _has_results(study, scale_name: str, root: Path) -> bool:
+    return all(((root / panel if panel else root) / "results.nc").exists() for panel in study.scale(scale_name).sweeps())
 
 
 def cmd_sweep(args) -> int:
@@ -103,7 +137,7 @@ def do_figures(study_name: str, scale_name: str, results: str | None, out: str |
     study = get(study_name)
     study.scale(scale_name)
     path = results_dir(study_name, scale_name, results)
-    ds = engine.load_dataset(path / "results.nc")
+    ds = load_evidence(study, scale_name, path)
     fig_dir = Path(out) if out else path / "figures"
     try:
         fig_dir.mkdir(parents=True, exist_ok=True)
@@ -140,6 +174,30 @@ def format_verdicts(verdicts, widths=(26, 40, 30, 56, 6)) -> str:
     return "\n".join(lines)
 
 
+def exclude_diverged(ds, panel: str = "", show: int = 10):
+    """Name the diverged configs (NaN/inf loss) and blank their float variables, so that no claim counts
+    them: a claim that needs one of them reads NaN and fails as not measurable."""
+    import numpy as np
+
+    if "diverged" not in ds or not bool(ds["diverged"].any()):
+        return ds
+    flag = ds["diverged"]
+    where = np.argwhere(np.atleast_1d(flag.values))
+    steps = np.atleast_1d(ds["diverged_step"].values) if "diverged_step" in ds else None
+    print(f"rote: {len(where)} diverged config(s){' in ' + panel if panel else ''} excluded from the claims (non-finite loss):")
+    for pos in where[:show]:
+        cell = ", ".join(f"{d}={ds[d].values[i].item()}" for d, i in zip(flag.dims, pos)) or "the only config"
+        step = f" at step {int(steps[tuple(pos)])}" if steps is not None and int(steps[tuple(pos)]) >= 0 else ""
+        print(f"rote:   {cell} diverged{step}")
+    if len(where) > show:
+        print(f"rote:   ... and {len(where) - show} more (see the `diverged` variable)")
+    ds = ds.copy()
+    for name, var in ds.data_vars.items():
+        if name not in ("diverged", "diverged_step") and var.dtype.kind == "f" and set(flag.dims) <= set(var.dims):
+            ds[name] = var.where(~flag)
+    return ds
+
+
 def do_verify(study_name: str, scale_name: str, results: str | None, progress=True):
     from . import engine
     from .studies import get
@@ -147,15 +205,13 @@ def do_verify(study_name: str, scale_name: str, results: str | None, progress=Tr
     study = get(study_name)
     study.scale(scale_name)
     path = results_dir(study_name, scale_name, results)
-    if not (path / "results.nc").exists():
+    if not _has_results(study, scale_name, path):
         print(f"rote: no results in {path}; running the {scale_name} sweep first", file=sys.stderr)
         do_sweep(study_name, scale_name, results, progress=progress)
-    ds = engine.load_dataset(path / "results.nc")
-    n_div = int(ds["diverged"].sum()) if "diverged" in ds else 0
-    if n_div:
-        print(f"rote: {n_div} diverged config(s) excluded from the claims (see the `diverged` variable)")
+    ds = load_evidence(study, scale_name, path)
+    ds = {panel: exclude_diverged(one, panel) for panel, one in ds.items()} if isinstance(ds, dict) else exclude_diverged(ds)
     verdicts = [claim(ds) for claim in study.claims(scale_name)]
-    print(f"verify {study_name} --scale {scale_name} ({path / 'results.nc'})")
+    print(f"verify {study_name} --scale {scale_name} ({path})")
     print(format_verdicts(verdicts))
     return verdicts
 
@@ -168,7 +224,7 @@ def cmd_verify(args) -> int:
 def cmd_reproduce(args) -> int:
     from .studies import get, names
 
-    chosen = args.study or names()
+    chosen = args.study or names(include_in_progress=False)
     for s in chosen:
         get(s).scale(args.scale)  # validate every name before any work
     ok = True
@@ -223,8 +279,8 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except RoteError as exc:
-        print(f"rote: error: {exc}", file=sys.stderr)
+    except RoteError as exc:  # one line even if a message quotes a value holding a newline
+        print("rote: error: " + " ".join(str(exc).splitlines()), file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("rote: interrupted; finished chunks are kept and a re-run resumes", file=sys.stderr)

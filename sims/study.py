@@ -20,12 +20,20 @@ class Scale:
     """A named size of a study: base parameters plus the grid axes swept around them.
 
     grid: axis name (a field of the study's params) -> values. Axis order is the Dataset's dim order.
+    panels: for studies whose trends need several grids that are not one product (heads, context
+        length, head dimension, ...): panel name -> (base, grid). Each panel is swept into its own
+        subdirectory RESULTS/PANEL, and claims and figures then receive {panel: Dataset}.
     """
 
     name: str
     base: Any
     grid: Mapping[str, Sequence]
     description: str = ""
+    panels: Mapping[str, tuple[Any, Mapping[str, Sequence]]] = field(default_factory=dict)
+
+    def sweeps(self) -> dict[str, tuple[Any, Mapping[str, Sequence]]]:
+        """{subdirectory: (base, grid)}; the single grid of a panel-less scale has subdirectory ''."""
+        return dict(self.panels) if self.panels else {"": (self.base, self.grid)}
 
 
 @dataclass(frozen=True)
