@@ -28,8 +28,10 @@ import hashlib
 import io
 import itertools
 import json
+import numbers
 import os
 import platform
+import re
 import subprocess
 import sys
 import time
@@ -44,12 +46,15 @@ import xarray as xr
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from . import params as P
-from .errors import RoteError
+from .errors import ConfigError, RoteError
 from .study import Study
 
 MANIFEST_FORMAT = 1
 CONFIG_DIM = "config"
 CPU_CONFIGS_PER_DEVICE = 4
+LOCK_EMPTY_GRACE_S = 10.0  # an empty lock file older than this was left by a process killed while creating it
+_LEFTOVER = re.compile(r"^\.(?:.+\.tmp|write-probe)-(\d+)$")  # temp/probe files, named with their writer's pid
+_CHUNK_NAME = re.compile(r"^chunk-\d+-\d+-[0-9a-f]+\.npz$")
 
 
 def package_version() -> str:
@@ -104,6 +109,9 @@ class Grid:
                 raise RoteError(f"grid axis {name!r} repeats a value: {values}")
             norm[name] = values
         configs = tuple(P.replace(base, **dict(zip(norm, combo))) for combo in itertools.product(*norm.values()))
+        for name in P.traced_fields(base):
+            for value in {getattr(base, name)} | set(norm.get(name, ())):
+                _check_representable(name, value)
         return cls(base, norm, configs)
 
     @property
@@ -124,6 +132,29 @@ class Grid:
         for i, cfg in enumerate(self.configs):
             out.setdefault(tuple(getattr(cfg, s) for s in statics), []).append(i)
         return out
+
+
+def _check_representable(name: str, value) -> None:
+    """A traced value is cast to JAX's working dtype (float32 / int32 unless x64 is enabled); refuse a value
+    the cast would silently turn into inf, 0, a subnormal or a wrapped integer (never clamp silently)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        return
+    if isinstance(value, numbers.Integral):
+        target = jax.dtypes.canonicalize_dtype(np.int64)
+        info = np.iinfo(target)
+        if not info.min <= int(value) <= info.max:
+            raise ConfigError(f"{name} {value} does not fit {target.name}, the integer type JAX computes in here (range {info.min}..{info.max})")
+        return
+    target = jax.dtypes.canonicalize_dtype(np.float64)
+    x = float(value)
+    with np.errstate(over="ignore", under="ignore"):
+        cast = np.asarray(x).astype(target)
+    info = np.finfo(target)
+    if np.isfinite(x) and (not np.isfinite(cast) or (x != 0 and abs(cast) < info.tiny)):
+        raise ConfigError(
+            f"{name} {value!r} is outside the range of {target.name}, the precision JAX computes in here "
+            f"(|value| in [{info.tiny:.3g}, {info.max:.3g}] or 0); it would silently become {float(cast)!r}"
+        )
 
 
 def _jsonable(obj):
@@ -223,6 +254,8 @@ def run_chunk(study: Study, configs: Sequence, chunk_size: int) -> dict[str, np.
 
 
 def _atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Temp file beside ``path``, fsync, rename. On failure (disk full, read-only, permissions) ``path`` is
+    untouched, the temp file is removed and the error is one line (RoteError), not a traceback."""
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
         with open(tmp, "wb") as fh:
@@ -230,9 +263,11 @@ def _atomic_write_bytes(path: Path, data: bytes) -> None:
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
+    except OSError as exc:
+        raise RoteError(f"cannot write {path}: {exc.strerror or exc}; finished chunks are kept, a re-run resumes") from None
     finally:
-        if tmp.exists():
-            tmp.unlink()
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
     with contextlib.suppress(OSError):  # make the rename itself durable
         dir_fd = os.open(path.parent, os.O_RDONLY)
         try:
@@ -251,6 +286,7 @@ class RunDir:
     def __init__(self, path: Path, study: str, grid: Grid):
         self.path = Path(path)
         self.fingerprint = grid.fingerprint(study)
+        self.n_configs = len(grid)
         self.manifest_path = self.path / "manifest.json"
         self.chunk_dir = self.path / "chunks"
         self.results_path = self.path / "results.nc"
@@ -263,7 +299,7 @@ class RunDir:
             self.chunk_dir.mkdir(parents=True, exist_ok=True)
             probe = self.path / f".write-probe-{os.getpid()}"
             probe.write_bytes(b"")
-            probe.unlink()
+            probe.unlink(missing_ok=True)
         except OSError as exc:
             raise RoteError(f"cannot write results directory {self.path}: {exc.strerror or exc}") from None
 
@@ -287,6 +323,17 @@ class RunDir:
             manifest = json.loads(self.manifest_path.read_text())
             if not isinstance(manifest, dict) or manifest.get("format") != MANIFEST_FORMAT or not isinstance(manifest.get("chunks"), list):
                 raise ValueError("unexpected structure")
+            for rec in manifest["chunks"]:
+                if not (
+                    isinstance(rec, dict)
+                    and isinstance(rec.get("file"), str)
+                    and _CHUNK_NAME.match(rec["file"])
+                    and isinstance(rec.get("sha256"), str)
+                    and isinstance(rec.get("configs"), list)
+                    and rec["configs"]
+                    and all(type(i) is int for i in rec["configs"])
+                ):
+                    raise ValueError(f"malformed chunk record {str(rec)[:80]}")
             return manifest
         except (OSError, ValueError) as exc:
             raise RoteError(f"corrupted manifest {self.manifest_path}: {exc}; move it away to start over") from None
@@ -294,17 +341,17 @@ class RunDir:
     @contextlib.contextmanager
     def lock(self):
         """Exclusive writer lock; a lock left by a dead process on this host is taken over."""
-        for _ in range(2):
+        for _ in range(3):
             try:
                 fd = os.open(self.lock_path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
                 break
             except FileExistsError:
-                owner = self.lock_path.read_text().strip() if self.lock_path.exists() else ""
-                host, _, pid = owner.partition(":")
-                if host == platform.node() and pid.isdigit() and not _pid_alive(int(pid)):
-                    self.lock_path.unlink(missing_ok=True)
+                if self._remove_stale_lock():
                     continue
+                owner = _read_text(self.lock_path)
                 raise RoteError(f"results directory {self.path} is in use by another sweep (lock {owner or '?'}); wait for it or remove {self.lock_path}") from None
+            except OSError as exc:
+                raise RoteError(f"cannot write results directory {self.path}: {exc.strerror or exc}") from None
         else:
             raise RoteError(f"could not take the lock {self.lock_path}")
         try:
@@ -314,13 +361,55 @@ class RunDir:
         finally:
             self.lock_path.unlink(missing_ok=True)
 
+    def _remove_stale_lock(self) -> bool:
+        """Remove the lock if it was left by a dead process on this host (or is empty and old: killed
+        between creating and writing it). Serialized by a flock on the directory and re-read under it, so
+        that two sweeps finding the same stale lock cannot both take it (the slower one would otherwise
+        delete the faster one's fresh lock). True if the lock is gone (try again)."""
+        with _dir_flock(self.path):
+            try:
+                age = time.time() - self.lock_path.stat().st_mtime
+                owner = self.lock_path.read_text().strip()
+            except FileNotFoundError:
+                return True
+            except OSError:
+                return False
+            host, _, pid = owner.partition(":")
+            stale = (host == platform.node() and pid.isdigit() and not _pid_alive(int(pid))) or (not owner and age > LOCK_EMPTY_GRACE_S)
+            if stale:
+                self.lock_path.unlink(missing_ok=True)
+            return stale
+
+    def remove_leftovers(self, log=print) -> None:
+        """Under the lock: delete what killed runs left behind, i.e. temp and probe files of dead processes and
+        chunk files the manifest does not list (renamed into place, but killed before the manifest
+        recorded them; recomputed like any unfinished chunk)."""
+        listed = {rec["file"] for rec in self.read_manifest()["chunks"]} if self.manifest_path.exists() else set()
+        removed = 0
+        for folder in (self.path, self.chunk_dir):
+            for path in folder.iterdir() if folder.is_dir() else ():
+                m = _LEFTOVER.match(path.name)
+                leftover = (m is not None and int(m.group(1)) != os.getpid() and not _pid_alive(int(m.group(1)))) or (
+                    folder == self.chunk_dir and _CHUNK_NAME.match(path.name) is not None and path.name not in listed
+                )
+                if leftover and path.is_file():
+                    with contextlib.suppress(OSError):
+                        path.unlink()
+                        removed += 1
+        if removed:
+            log(f"rote: removed {removed} leftover file(s) of an interrupted run in {self.path}")
+
     # -- chunks ------------------------------------------------------------------------------------
     def finished_chunks(self, log=print) -> list[dict]:
         """Manifest records whose chunk file exists with the recorded checksum; others are reported."""
         if not self.manifest_path.exists():
             return []
         good = []
-        for rec in self.read_manifest()["chunks"]:
+        records = self.read_manifest()["chunks"]
+        seen = [i for rec in records for i in rec["configs"]]
+        if len(set(seen)) != len(seen) or not all(0 <= i < self.n_configs for i in seen):
+            raise RoteError(f"corrupted manifest {self.manifest_path}: chunk records overlap or leave the grid; move it away to start over")
+        for rec in records:
             path = self.chunk_dir / rec["file"]
             try:
                 data = path.read_bytes()
@@ -357,6 +446,31 @@ def _describe(fp) -> str:
         return "unreadable grid"
     axes = fp.get("axes", {})
     return f"study {fp.get('study')}, axes " + ", ".join(f"{k}[{len(v)}]" for k, v in axes.items())
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text().strip()
+    except OSError:
+        return ""
+
+
+@contextlib.contextmanager
+def _dir_flock(path: Path):
+    """Exclusive flock on a directory (released by the kernel if the holder dies); no-op where unsupported."""
+    try:
+        import fcntl
+
+        fd = os.open(path, os.O_RDONLY)
+    except (ImportError, OSError):
+        yield
+        return
+    try:
+        with contextlib.suppress(OSError):
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
 
 
 def _pid_alive(pid: int) -> bool:
@@ -504,6 +618,7 @@ def sweep(
         log = lambda msg: print(msg, file=sys.stderr)  # noqa: E731
     t0 = time.perf_counter()
     grid = Grid.build(base, axes)
+    check_memory(study, grid)
     run_dir = RunDir(out_dir, study.name, grid) if out_dir is not None else None
     if run_dir is not None:
         run_dir.create()
@@ -514,10 +629,24 @@ def sweep(
     return ds
 
 
+def check_memory(study: Study, grid: Grid) -> None:
+    """Refuse, before anything runs or is written, a config whose own memory estimate exceeds the whole
+    device (it could only end in an out-of-memory crash)."""
+    limit = device_memory_budget(fraction=1.0)
+    for indices in grid.groups().values():
+        cfg = grid.configs[indices[0]]
+        need = study.bytes_per_config(cfg)
+        if need > limit:
+            statics = ", ".join(f"{s}={getattr(cfg, s)}" for s in P.static_fields(cfg))
+            raise RoteError(f"one config ({statics}) needs about {need / 2**30:.3g} GiB of memory, more than the {limit / 2**30:.3g} GiB of {_device_kind()}")
+
+
 def _sweep_locked(study, grid, run_dir, scale, chunk_size, progress, log, t0):
     from tqdm.auto import tqdm
 
     records = run_dir.finished_chunks(log) if run_dir is not None else []
+    if run_dir is not None:
+        run_dir.remove_leftovers(log)
     results: dict[int, dict[str, np.ndarray]] = {}
     for rec in records:
         chunk = run_dir.load_chunk(rec)
@@ -529,19 +658,26 @@ def _sweep_locked(study, grid, run_dir, scale, chunk_size, progress, log, t0):
     for _, indices in grid.groups().items():
         todo = [i for i in indices if i not in results]
         if todo:
-            pending_groups.append(todo)
-    n_todo = sum(len(t) for t in pending_groups)
+            pending_groups.append((todo, len(indices)))
+    n_todo = sum(len(t) for t, _ in pending_groups)
     if records:
         log(f"rote: resuming {study.name}: {len(results)}/{len(grid)} configs already done in {run_dir.path}")
 
     bar = tqdm(total=len(grid), initial=len(results), unit="config", desc=f"{study.name} sweep", disable=not progress or n_todo == 0, file=sys.stderr, dynamic_ncols=True)
     try:
-        for todo in pending_groups:
-            size = choose_chunk_size(study, grid.configs[todo[0]], len(todo), chunk_size)
+        for todo, group_size in pending_groups:
+            # sized from the whole group, not from what is left: a resumed chunk then has the same width
+            # (same compiled function, same padding) as in an uninterrupted run, so equal bit for bit
+            size = choose_chunk_size(study, grid.configs[todo[0]], group_size, chunk_size)
             for start in range(0, len(todo), size):
                 indices = todo[start : start + size]
                 tc = time.perf_counter()
-                metrics = run_chunk(study, [grid.configs[i] for i in indices], size)
+                try:
+                    metrics = run_chunk(study, [grid.configs[i] for i in indices], size)
+                except RuntimeError as exc:  # jax.errors.JaxRuntimeError
+                    if "RESOURCE_EXHAUSTED" not in str(exc):
+                        raise
+                    raise RoteError(f"a chunk of {size} configs ran out of device memory; re-run with a smaller --chunk-size (finished chunks are kept)") from None
                 wall = time.perf_counter() - tc
                 compute_s += wall
                 if run_dir is not None:
