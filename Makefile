@@ -22,7 +22,7 @@ test: env               ## default test suite (slow tests excluded)
 test-slow: env          ## only the slow tests
 	$(BIN)/pytest -q -m slow
 
-bench: env              ## side-by-side speed table (engine vs per-config loop vs torch if installed)
+bench: env              ## side-by-side speed table + bench_out/grokking.json (engine, loops, torch if installed: pip install torch==2.13.0)
 	$(BIN)/python benchmarks/bench_grokking.py
 
 clean:

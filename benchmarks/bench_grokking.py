@@ -1,24 +1,59 @@
-"""Side-by-side speed of the grokking training step, reported as ratios, in one run.
+"""Side-by-side speed of the grokking training step, in one run, reported as ratios.
 
-Measured in the same process, same machine, same minute:
-  peak   the machine's fp32 matmul rate (jit'd jnp.matmul on square matrices, best of several sizes);
-  engine the vectorised engine: ``jit(vmap(run))`` over C configs (sims.engine.run_chunk);
-  loop   a per-configuration loop in the same framework, as the reference code does: one model, a
-         jit'd single step, a Python loop over steps;
-  torch  the reference math in PyTorch on the CPU (full-batch AdamW, MSE, one-hot-free gather), if
-         torch is installed (optional extra; never imported by the package).
+Methods, measured in the same process, interleaved round by round (so a disturbance by another
+process hits every method alike):
+  peak         the machine's fp32 matmul rate: jit'd ``jnp.matmul`` on square matrices (best size);
+  engine xC    the vectorised engine: C configs cut into chunks by ``engine.choose_chunk_size``, each
+               chunk one ``engine.run_chunk`` call (``jit(vmap(run))``, the study's own training step);
+  loop         a straightforward per-configuration loop in JAX, as the reference code does: one model,
+               a jit'd step (``jax.grad`` of ``mse(forward(...))``, ``optax.adamw``, buffers donated),
+               a Python loop over steps;
+  loop (fast)  the same loop with the study's hand-written gradient (``grokking.train_loss``): separates
+               the gain of the step itself from the gain of the engine (``lax.scan`` + ``vmap``);
+  engine xC plain step  the engine with the study's step differentiating the plain loss by ``jax.grad``
+               (the step before the hand-written gradient);
+  torch        the reference math in PyTorch on the CPU, if torch is installed (optional; never imported
+               by the package): full-batch AdamW (lr 0.01, betas (0.9, 0.98), eps 1e-8, weight decay 5),
+               MSE (mean) against a one-hot target built each step, quadratic MLP without biases.
+               ``torch one-hot``: as the reference (d-doshi/Grokking utils/models.py ``fcn``):
+               ``nn.Linear(2p, N, bias=False)`` on the concatenated one-hot pair, x**2,
+               ``nn.Linear(N, p, bias=False)``; ``torch gather``: the first layer as ``U[m] + V[n]``.
 
-Reports ms per config-step, achieved GFLOP/s (training FLOPs 6 M N p per step, fact sheet 6.2) and
-the fraction of the measured peak, as a table and JSON.
+Reported per method: ms per config-step (wall / (configs x steps)), config-steps/s and configs/s,
+achieved GFLOP/s and its fraction of the peak measured in the same run, and peak memory.
 
-    python benchmarks/bench_grokking.py [--p 97 --N 500 --alpha 0.5] [--configs 1 8] [--steps 50]
+FLOPs: every method is credited 6 M N p per config-step (fact sheet 6.2; M train rows), whatever it
+executes: GFLOP/s = 6 M N p / (ms per config-step). That is conservative for the engine, whose time
+also holds one forward over all p^2 pairs per logged step (2 p^3 N each; with ``log_every = steps``
+here, two per call; the rate with them credited, ``STUDY.flops_per_config``, is ``gflops_incl_eval``
+in the JSON), and generous for the one-hot reference, which also multiplies by the 2p-wide one-hot
+input (4 M 2p N more FLOPs per step).
+
+Peak memory, two measures: ``rss``: the rise of the process's peak resident set (VmHWM, reset through
+/proc/self/clear_refs before the measured call) over the resident set just before it; memory the
+allocator kept from earlier calls is not counted again, so it is a lower bound after a warm-up call
+(torch is measured on its first call). ``xla``: the compiled program's own buffers (arguments +
+outputs + temporaries, ``compiled.memory_analysis()``), exact for what XLA allocates per call.
+
+Timing: each sample records the wall time and the fraction of the machine's CPU that other processes
+used meanwhile (/proc/stat minus this process's CPU time). The best sample among the quiet ones (other
+processes under 5 % of the machine) is reported, or the best sample if none was quiet, with the share
+of quiet samples; medians are in the JSON.
+
+    python benchmarks/bench_grokking.py                  # everything (about 5-10 min on 2 cores)
+    python benchmarks/bench_grokking.py --quick          # smaller grid sizes, fewer rounds
+    python benchmarks/bench_grokking.py --sections methods --rounds 5
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
+import gc
 import json
+import os
 import platform
+import resource
 import time
 from pathlib import Path
 
@@ -26,56 +61,172 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-
-def best_time(fn, repeats: int = 3) -> float:
-    fn()  # warm-up (compile)
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return min(times)
+QUIET = 0.05  # a sample is quiet when other processes used less than this fraction of the machine
+WAIT_QUIET_S = 0.0  # before each sample, wait up to this long for a quiet half second (--wait-quiet)
 
 
-def matmul_peak(sizes=(512, 1024, 2048)) -> dict:
-    """Best fp32 matmul GFLOP/s over a few square sizes (the machine's practical peak)."""
-    best = {"gflops": 0.0}
-    for n in sizes:
-        a = jax.random.normal(jax.random.PRNGKey(0), (n, n), jnp.float32)
-        b = jax.random.normal(jax.random.PRNGKey(1), (n, n), jnp.float32)
-        f = jax.jit(jnp.matmul)
-        reps = max(1, int(2e10 // (2 * n**3)))
-
-        def go():
-            for _ in range(reps):
-                out = f(a, b)
-            out.block_until_ready()
-
-        t = best_time(go)
-        gflops = 2 * n**3 * reps / t / 1e9
-        if gflops > best["gflops"]:
-            best = {"gflops": gflops, "size": n}
-    return best
+# --------------------------------------------------------------------------------------------------
+# Timing and memory
+# --------------------------------------------------------------------------------------------------
 
 
-def bench_engine(base, configs: int, steps: int) -> float:
-    """Seconds per config-step of the engine's jit(vmap(run)) on ``configs`` configs."""
-    from rote.sims import engine
-    from rote.sims.params import replace
-    from rote.sims.studies.grokking import STUDY
+def _machine_busy_s() -> float:
+    """CPU-seconds the whole machine has spent busy (all processes), from /proc/stat."""
+    try:
+        with open("/proc/stat") as fh:
+            v = [int(x) for x in fh.readline().split()[1:9]]
+    except OSError:
+        return float("nan")
+    return (sum(v) - v[3] - v[4]) / os.sysconf("SC_CLK_TCK")
 
-    params = replace(base, steps=steps, log_every=steps)
-    cfgs = [replace(params, xi=0.35, weight_decay=float(i % 4) * 5.0, seed=i) for i in range(configs)]
+
+def _own_cpu_s() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def wait_quiet(max_s: float, window: float = 0.5) -> None:
+    """Return once other processes used less than QUIET of the machine over ``window`` s, or after max_s."""
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < max_s:
+        b0, c0 = _machine_busy_s(), _own_cpu_s()
+        time.sleep(window)
+        if ((_machine_busy_s() - b0) - (_own_cpu_s() - c0)) / (window * (os.cpu_count() or 1)) < QUIET:
+            return
+
+
+def timed(fn) -> dict:
+    """Run fn once: wall seconds, own CPU seconds, the machine fraction used by other processes, and the
+    rise of the peak resident set over the resident set before the call (bytes; None if unavailable)."""
+    if WAIT_QUIET_S > 0:
+        wait_quiet(WAIT_QUIET_S)
+    rss0 = _reset_peak_rss()
+    b0, c0, t0 = _machine_busy_s(), _own_cpu_s(), time.perf_counter()
+    fn()
+    wall = time.perf_counter() - t0
+    cpu = _own_cpu_s() - c0
+    others = max(0.0, (_machine_busy_s() - b0) - cpu) / (wall * (os.cpu_count() or 1))
+    peak = _status_kb("VmHWM")
+    rss = None if rss0 is None or peak is None else max(0, peak - rss0) * 1024
+    return {"wall": wall, "cpu": cpu, "others": others, "rss_rise": rss}
+
+
+def best(samples: list[dict]) -> dict:
+    """The best wall time among quiet samples (else among all), the median, and the quiet share."""
+    walls = np.array([s["wall"] for s in samples])
+    quiet = np.array([s["others"] < QUIET for s in samples])
+    pick = walls[quiet] if quiet.any() else walls
+    rss = [s["rss_rise"] for s in samples if s["rss_rise"] is not None]
+    return {"wall": float(pick.min()), "median": float(np.median(walls)), "quiet": f"{int(quiet.sum())}/{len(samples)}",
+            "cpu": float(min(s["cpu"] for s in samples)), "others_mean": float(np.mean([s["others"] for s in samples])),
+            "rss": max(rss) if rss else None}
+
+
+def _status_kb(field: str) -> int | None:
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+def _reset_peak_rss() -> int | None:
+    """Reset the process's peak resident set (VmHWM) to the current one; returns the current one (kB)."""
+    gc.collect()
+    try:
+        with open("/proc/self/clear_refs", "w") as fh:
+            fh.write("5")
+    except OSError:
+        return None
+    return _status_kb("VmRSS")
+
+
+def xla_bytes(jitted, *args) -> int | None:
+    """Arguments + outputs + temporaries of the compiled program (what XLA allocates per call)."""
+    try:
+        ma = jitted.lower(*args).compile().memory_analysis()
+        return int(ma.argument_size_in_bytes + ma.output_size_in_bytes + ma.temp_size_in_bytes - ma.alias_size_in_bytes)
+    except Exception:  # not every backend/version reports it
+        return None
+
+
+# --------------------------------------------------------------------------------------------------
+# Methods: each returns (fn running the measured work, dict describing the work)
+# --------------------------------------------------------------------------------------------------
+
+
+def peak_method(n: int, reps: int):
+    a = jax.random.normal(jax.random.PRNGKey(0), (n, n), jnp.float32)
+    b = jax.random.normal(jax.random.PRNGKey(1), (n, n), jnp.float32)
+    f = jax.jit(jnp.matmul)
+    f(a, b).block_until_ready()
 
     def go():
-        out = engine.run_chunk(STUDY, cfgs, configs)
-        jax.block_until_ready(out)
+        for _ in range(reps):
+            out = f(a, b)
+        out.block_until_ready()
 
-    return best_time(go, repeats=2) / (configs * steps)
+    return go, {"flops": 2.0 * n**3 * reps, "size": n}
 
 
-def bench_loop(base, steps: int) -> float:
-    """Seconds per step of a single model trained by a Python loop over a jit'd step."""
+def sweep_configs(base, n_configs: int, steps: int):
+    """n_configs configs of one static group (alpha fixed), varying the traced fields as a sweep does."""
+    from rote.sims.params import replace
+
+    params = replace(base, steps=steps, log_every=steps)
+    xis = np.round(np.linspace(0.0, 0.9, 19), 4)
+    wds = (0.0, 5.0, 15.0, 20.0)
+    return [replace(params, xi=float(xis[i % 19]), weight_decay=wds[(i // 19) % 4], seed=i) for i in range(n_configs)]
+
+
+def _plain_step_study():
+    """The grokking study with the training step differentiating the plain loss by ``jax.grad`` (the
+    step before the hand-written gradient), for a side-by-side row."""
+    import dataclasses
+
+    from rote.sims.studies import grokking as g
+
+    def plain_loss(w, m, n, y):
+        return g.mse(g.forward(w, m, n), y)
+
+    def run(params, key):  # grokking.run with the plain loss
+        weights, curves = g.train(params, key, loss=plain_loss)
+        return {**curves, "ipr": g.neuron_ipr(weights)}
+
+    return dataclasses.replace(g.STUDY, run=run)
+
+
+def engine_method(base, n_configs: int, steps: int, plain_step: bool = False):
+    """All n_configs through engine.run_chunk, in chunks of engine.choose_chunk_size."""
+    from rote.sims import engine
+    from rote.sims.studies.grokking import STUDY
+
+    if plain_step:
+        STUDY = _plain_step_study()
+
+    cfgs = sweep_configs(base, n_configs, steps)
+    size = engine.choose_chunk_size(STUDY, cfgs[0], n_configs)
+    engine.run_chunk(STUDY, cfgs[:size], size)  # compile (cached per chunk size)
+
+    def go():
+        for start in range(0, n_configs, size):
+            engine.run_chunk(STUDY, cfgs[start : start + size], size)
+
+    def program_bytes():
+        stacked = engine.stack_params(cfgs[:size])
+        return xla_bytes(engine._batched_run(STUDY.run), stacked)
+
+    from rote.sims.studies.grokking import flops_per_step
+
+    return go, {"configs": n_configs, "steps": steps, "chunk": size, "chunks": -(-n_configs // size), "flops": n_configs * steps * flops_per_step(cfgs[0]),
+                "flops_incl_eval": sum(STUDY.flops_per_config(c) for c in cfgs), "program_bytes": program_bytes}
+
+
+def loop_method(base, steps: int, fast: bool):
+    """One config, a jit'd step with donated buffers, a Python loop over steps."""
     import optax
 
     from rote.sims.params import replace
@@ -84,54 +235,253 @@ def bench_loop(base, steps: int) -> float:
     params = replace(base, xi=0.35, weight_decay=5.0)
     key = jax.random.PRNGKey(0)
     data = g.make_data(params, key)
-    n_tr = params.n_train
-    m, n, y = data["m"][:n_tr], data["n"][:n_tr], data["noisy"][:n_tr]
+    k = params.n_train
+    m, n, y = data["m"][:k], data["n"][:k], data["noisy"][:k]
     opt = optax.adamw(params.lr, b1=0.9, b2=0.98, eps=1e-8, weight_decay=params.weight_decay)
+    loss = g.train_loss if fast else (lambda w, m, n, y: g.mse(g.forward(w, m, n), y))
 
-    @jax.jit
+    @functools.partial(jax.jit, donate_argnums=(0, 1))
     def step(w, state):
-        grads = jax.grad(lambda w: g.mse(g.forward(w, m, n), y))(w)
+        grads = jax.grad(loss)(w, m, n, y)
         updates, state = opt.update(grads, state, w)
         return optax.apply_updates(w, updates), state
 
     w0 = g.init_weights(params, key)
+    fresh = lambda: (jax.tree_util.tree_map(jnp.copy, w0), opt.init(w0))  # noqa: E731 (donated each call)
+    jax.block_until_ready(step(*fresh()))  # compile
 
     def go():
-        w, state = w0, opt.init(w0)
+        w, state = fresh()
         for _ in range(steps):
             w, state = step(w, state)
         jax.block_until_ready(w)
 
-    return best_time(go, repeats=2) / steps
+    def program_bytes():
+        return xla_bytes(step, *fresh())
+
+    return go, {"configs": 1, "steps": steps, "flops": steps * g.flops_per_step(params), "program_bytes": program_bytes}
 
 
-def bench_torch(base, steps: int) -> float | None:
-    """Seconds per step of the reference math in PyTorch (CPU), or None without torch."""
+def torch_method(base, steps: int, variant: str):
+    """The reference math in PyTorch (CPU); None without torch."""
     try:
         import torch
+        import torch.nn.functional as F
     except ImportError:
         return None
     from rote.sims.studies import grokking as g
 
-    p, N, n_tr = base.p, base.N, base.n_train
-    torch.manual_seed(0)
-    idx = torch.randperm(p * p)[:n_tr]
-    m, n = idx // p, idx % p
-    y = torch.nn.functional.one_hot((m + n) % p, p).float()
-    std = (16 * N) ** (-1 / 3)
-    U, V, W = (torch.nn.Parameter(std * torch.randn(*s)) for s in ((p, N), (p, N), (N, p)))
-    opt = torch.optim.AdamW([U, V, W], lr=0.01, betas=(0.9, 0.98), weight_decay=5.0)
+    p, N, k = base.p, base.N, base.n_train
+    gen = torch.Generator().manual_seed(0)
+    order = torch.randperm(p * p, generator=gen)[:k]
+    m, n = order // p, order % p
+    y = (m + n) % p
+    std = 0.25**0.5 / (2 * N) ** (1 / 3)  # the reference's init, = (16 N)^(-1/3)
+    if variant == "one-hot":
+        X = torch.cat([F.one_hot(m, p), F.one_hot(n, p)], dim=1).float()  # (M, 2p), built once, as the reference
+        fc1, fc2 = torch.nn.Linear(2 * p, N, bias=False), torch.nn.Linear(N, p, bias=False)
+        for lin in (fc1, fc2):
+            torch.nn.init.normal_(lin.weight, 0.0, std, generator=gen)
+        weights = [fc1.weight, fc2.weight]
+
+        def forward():
+            return fc2(torch.pow(fc1(X), 2))
+
+    else:
+        U, V, W = (torch.nn.Parameter(std * torch.randn(*s, generator=gen)) for s in ((p, N), (p, N), (N, p)))
+        weights = [U, V, W]
+
+        def forward():
+            h = U[m] + V[n]
+            return torch.pow(h, 2) @ W
+
+    opt = torch.optim.AdamW(weights, lr=0.01, betas=(0.9, 0.98), eps=1e-8, weight_decay=5.0)
 
     def go():
         for _ in range(steps):
             opt.zero_grad()
-            h = U[m] + V[n]
-            loss = torch.nn.functional.mse_loss((h * h) @ W, y)
+            loss = F.mse_loss(forward(), F.one_hot(y, p).float())
             loss.backward()
             opt.step()
 
-    del g
-    return best_time(go, repeats=2) / steps
+    return go, {"configs": 1, "steps": steps, "flops": steps * g.flops_per_step(base), "threads": torch.get_num_threads()}
+
+
+# --------------------------------------------------------------------------------------------------
+# Sections
+# --------------------------------------------------------------------------------------------------
+
+
+def run_rounds(methods: dict, rounds: int, log) -> dict[str, list[dict]]:
+    samples = {name: [] for name in methods}
+    for r in range(rounds):
+        for name, (fn, _) in methods.items():
+            samples[name].append(timed(fn))
+        log(f"  round {r + 1}/{rounds} done")
+    return samples
+
+
+def summarize(name: str, work: dict, samples: list[dict], peak_gflops: float) -> dict:
+    b = best(samples)
+    config_steps = work["configs"] * work["steps"]
+    gflops = work["flops"] / b["wall"] / 1e9
+    row = {
+        "method": name,
+        "configs": work["configs"],
+        "steps": work["steps"],
+        "chunk": work.get("chunk"),
+        "ms_per_config_step": 1e3 * b["wall"] / config_steps,
+        "ms_per_config_step_median": 1e3 * b["median"] / config_steps,
+        "config_steps_per_s": config_steps / b["wall"],
+        "configs_per_s": work["configs"] / b["wall"],
+        "gflops": gflops,
+        "fraction_of_peak": gflops / peak_gflops,
+        "gflops_incl_eval": work.get("flops_incl_eval", work["flops"]) / b["wall"] / 1e9,
+        "cpu_ms_per_config_step": 1e3 * b["cpu"] / config_steps,
+        "quiet_samples": b["quiet"],
+        "others_mean": b["others_mean"],
+        "wall_s": b["wall"],
+        "rss_peak_bytes": b["rss"],
+        "samples": samples,
+    }
+    if "threads" in work:
+        row["threads"] = work["threads"]
+    return row
+
+
+def add_program_bytes(methods: dict, rows: dict) -> None:
+    for name, (fn, work) in methods.items():
+        pb = work.get("program_bytes")
+        if name in rows:
+            rows[name]["xla_bytes"] = pb() if callable(pb) else None
+
+
+def section_methods(args, base, log) -> dict:
+    """Every method at one problem size, side by side."""
+    log(f"methods at p {base.p}, N {base.N}, alpha {base.alpha}: building and compiling")
+    methods = {"peak": peak_method(args.peak_size, args.peak_reps)}
+    engine_sizes = sorted({1, *args.engine_configs})
+    for c in engine_sizes:
+        methods[f"engine x{c}"] = engine_method(base, c, args.steps)
+    chunk = methods[f"engine x{max(engine_sizes)}"][1]["chunk"]
+    methods[f"engine x{chunk} plain step"] = engine_method(base, chunk, args.steps, plain_step=True)
+    methods["loop"] = loop_method(base, args.steps, fast=False)
+    methods["loop (fast step)"] = loop_method(base, args.steps, fast=True)
+    for variant in ("one-hot", "gather"):
+        m = torch_method(base, args.torch_steps, variant)
+        if m is not None:
+            methods[f"torch {variant}"] = m  # not called before the rounds: its first sample is its first call
+    samples = run_rounds(methods, args.rounds, log)
+    peak_gflops = max(methods["peak"][1]["flops"] / s["wall"] / 1e9 for s in samples["peak"])
+    rows = {}
+    for name, (fn, work) in methods.items():
+        if name == "peak":
+            continue
+        rows[name] = summarize(name, work, samples[name], peak_gflops)
+    add_program_bytes(methods, rows)
+    peak = {"gflops": peak_gflops, "size": args.peak_size, "samples": samples["peak"], "quiet_samples": best(samples["peak"])["quiet"]}
+    return {"p": base.p, "N": base.N, "alpha": base.alpha, "n_train": base.n_train, "peak": peak, "rows": list(rows.values())}
+
+
+def section_grid(args, base, peak_gflops: float, log) -> dict:
+    """Cost against the number of configs (engine only; chunks by choose_chunk_size)."""
+    rows = []
+    for c in args.grid:
+        steps = args.steps if c <= 8 else args.grid_steps
+        log(f"grid: {c} configs x {steps} steps")
+        fn, work = engine_method(base, c, steps)
+        samples = [timed(fn) for _ in range(1 if c >= 64 else args.rounds)]
+        row = summarize(f"engine x{c}", work, samples, peak_gflops)
+        row["xla_bytes"] = work["program_bytes"]()
+        rows.append(row)
+    return {"p": base.p, "N": base.N, "rows": rows}
+
+
+def section_sizes(args, log) -> dict:
+    """Cost against the problem size (p, N): engine (one chunk), loops and torch, side by side."""
+    from rote.sims.params import replace
+    from rote.sims.studies.grokking import GrokkingParams
+
+    out = []
+    for spec in args.sizes:
+        p, N = (int(x) for x in spec.split(","))
+        base = GrokkingParams(p=p, N=N, alpha=args.alpha)
+        flops = 6.0 * base.n_train * N * p
+        steps = int(min(200, max(50, 2e10 / flops)))  # >= 20 GFLOP of training per call; evaluations <= 3 %
+        steps -= steps % 10
+        base = replace(base, steps=steps, log_every=steps)
+        log(f"size p {p}, N {N}: {steps} steps per call")
+        from rote.sims import engine
+        from rote.sims.studies.grokking import STUDY
+
+        chunk = engine.choose_chunk_size(STUDY, base, 4096)
+        methods = {
+            f"engine x{chunk}": engine_method(base, chunk, steps),
+            f"engine x{chunk} plain step": engine_method(base, chunk, steps, plain_step=True),
+            "loop": loop_method(base, steps, fast=False),
+            "loop (fast step)": loop_method(base, steps, fast=True),
+        }
+        for variant in ("one-hot", "gather"):
+            m = torch_method(base, max(2, steps // 5), variant)
+            if m is not None:
+                methods[f"torch {variant}"] = m
+        methods["peak"] = peak_method(args.peak_size, args.peak_reps)
+        samples = run_rounds(methods, args.size_rounds, log)
+        peak_gflops = max(methods["peak"][1]["flops"] / s["wall"] / 1e9 for s in samples["peak"])
+        rows = {name: summarize(name, work, samples[name], peak_gflops) for name, (fn, work) in methods.items() if name != "peak"}
+        add_program_bytes(methods, rows)
+        rows = list(rows.values())
+        out.append({"p": p, "N": N, "alpha": args.alpha, "n_train": base.n_train, "flops_per_step": flops, "peak_gflops": peak_gflops, "rows": rows})
+    return {"sizes": out}
+
+
+# --------------------------------------------------------------------------------------------------
+# Report
+# --------------------------------------------------------------------------------------------------
+
+
+def _mb(b):
+    return f"{b / 2**20:.0f}" if b is not None else "-"
+
+
+def print_methods(sec: dict) -> None:
+    rows = sec["rows"]
+    ref = {r["method"]: r["ms_per_config_step"] for r in rows}
+    loop_ms, torch_ms = ref.get("loop"), ref.get("torch one-hot")
+    print(f"\n== methods side by side: p {sec['p']}, N {sec['N']}, alpha {sec['alpha']} (M = {sec['n_train']} train rows); "
+          f"fp32 matmul peak {sec['peak']['gflops']:.0f} GFLOP/s (n={sec['peak']['size']}, quiet samples {sec['peak']['quiet_samples']})")
+    print(f"{'method':20s} {'chunk':>5s} {'ms/cfg-step':>11s} {'(median)':>9s} {'cfg-steps/s':>11s} {'configs/s':>9s} {'GFLOP/s':>8s} {'of peak':>7s} "
+          f"{'vs loop':>8s} {'vs torch':>8s} {'rss MB':>6s} {'xla MB':>6s} {'quiet':>6s}")
+    for r in rows:
+        vs_loop = f"{loop_ms / r['ms_per_config_step']:.2f}x" if loop_ms else "-"
+        vs_torch = f"{torch_ms / r['ms_per_config_step']:.1f}x" if torch_ms else "-"
+        print(f"{r['method']:20s} {r['chunk'] or '':>5} {r['ms_per_config_step']:11.2f} {r['ms_per_config_step_median']:9.2f} "
+              f"{r['config_steps_per_s']:11.1f} {r['configs_per_s']:9.2f} {r['gflops']:8.1f} {100 * r['fraction_of_peak']:6.1f}% {vs_loop:>8s} {vs_torch:>8s} "
+              f"{_mb(r.get('rss_peak_bytes')):>6s} {_mb(r.get('xla_bytes')):>6s} {r['quiet_samples']:>6s}")
+
+
+def print_grid(sec: dict) -> None:
+    print(f"\n== cost against grid size (engine; chunks by choose_chunk_size), p {sec['p']}, N {sec['N']}; each run logs at "
+          "step 0 and at its last step (two evaluations over all p^2 pairs: at 10 steps they and the setup take about a quarter of the time)")
+    print(f"{'configs':>7s} {'steps':>5s} {'chunk':>5s} {'chunks':>6s} {'wall s':>7s} {'ms/cfg-step':>11s} {'configs/s':>9s} "
+          f"{'GFLOP/s':>8s} {'of peak':>7s} {'rss MB':>6s} {'xla MB/chunk':>12s}")
+    for r in sec["rows"]:
+        chunks = -(-r["configs"] // r["chunk"])
+        print(f"{r['configs']:7d} {r['steps']:5d} {r['chunk']:5d} {chunks:6d} {r['wall_s']:7.2f} {r['ms_per_config_step']:11.2f} "
+              f"{r['configs_per_s']:9.2f} {r['gflops']:8.1f} {100 * r['fraction_of_peak']:6.1f}% {_mb(r.get('rss_peak_bytes')):>6s} {_mb(r.get('xla_bytes')):>12s}")
+
+
+def print_sizes(sec: dict) -> None:
+    print("\n== cost against problem size (alpha fixed): ms per config-step, fraction of peak, and how many times")
+    print("   slower than the engine each other method is")
+    for s in sec["sizes"]:
+        rows = s["rows"]
+        eng = rows[0]  # the engine with the study's step
+        parts = []
+        for r in rows:
+            slower = "" if r is eng else ", %.1fx" % (r["ms_per_config_step"] / eng["ms_per_config_step"])
+            parts.append("%s %.3f ms (%.0f%%%s)" % (r["method"], r["ms_per_config_step"], 100 * r["fraction_of_peak"], slower))
+        print("p %3d, N %4d (M %d, %.3f GFLOP/step, peak %.0f GFLOP/s): %s" % (s["p"], s["N"], s["n_train"], s["flops_per_step"] / 1e9, s["peak_gflops"], "; ".join(parts)))
 
 
 def main(argv=None) -> dict:
@@ -139,42 +489,70 @@ def main(argv=None) -> dict:
     ap.add_argument("--p", type=int, default=97)
     ap.add_argument("--N", type=int, default=500)
     ap.add_argument("--alpha", type=float, default=0.5)
-    ap.add_argument("--configs", type=int, nargs="+", default=[1, 8])
-    ap.add_argument("--steps", type=int, default=50)
+    ap.add_argument("--steps", type=int, default=50, help="steps per measured call (methods section; grid sizes <= 8)")
+    ap.add_argument("--torch-steps", type=int, default=10)
+    ap.add_argument("--engine-configs", type=int, nargs="+", default=[4, 8], help="engine rows besides x1 in the methods section")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--grid", type=int, nargs="+", default=[1, 8, 64, 512])
+    ap.add_argument("--grid-steps", type=int, default=10, help="steps for grid sizes above 8")
+    ap.add_argument("--sizes", nargs="+", default=["23,64", "47,192", "59,256", "97,500"], help="p,N pairs")
+    ap.add_argument("--size-rounds", type=int, default=2)
+    ap.add_argument("--peak-size", type=int, default=2048)
+    ap.add_argument("--peak-reps", type=int, default=3)
+    ap.add_argument("--sections", nargs="+", default=["methods", "grid", "sizes"], choices=["methods", "grid", "sizes"])
+    ap.add_argument("--wait-quiet", type=float, default=20.0, metavar="S",
+                    help="before each sample wait up to S seconds for other processes to go quiet (0: never wait)")
+    ap.add_argument("--quick", action="store_true", help="grid 1 8 64, two rounds, two sizes")
     ap.add_argument("--json", default="bench_out/grokking.json")
     args = ap.parse_args(argv)
+    if args.quick:
+        args.grid, args.rounds, args.sizes = [1, 8, 64], 2, ["47,192", "97,500"]
+    global WAIT_QUIET_S
+    WAIT_QUIET_S = args.wait_quiet
 
-    from rote.sims.studies.grokking import GrokkingParams, flops_per_step
+    from rote.sims.studies.grokking import GrokkingParams
+
+    def log(msg):
+        print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
 
     base = GrokkingParams(p=args.p, N=args.N, alpha=args.alpha, steps=args.steps, log_every=args.steps)
-    flops = flops_per_step(base)
-    peak = matmul_peak()
-    rows = []
+    try:
+        import torch
 
-    def add(name, sec):
-        if sec is not None:
-            rows.append({"method": name, "ms_per_config_step": 1e3 * sec, "gflops": flops / sec / 1e9, "fraction_of_peak": flops / sec / 1e9 / peak["gflops"]})
+        torch_info = f"torch {torch.__version__}, {torch.get_num_threads()} threads"
+    except ImportError:
+        torch_info = "torch not installed (pip install torch==2.13.0 for the torch rows)"
+    machine = {"processor": platform.processor() or platform.machine(), "cpus": os.cpu_count(), "jax": jax.__version__,
+               "device": jax.devices()[0].device_kind, "devices": jax.device_count(), "backend": jax.default_backend(), "torch": torch_info}
+    log(f"machine: {machine}")
+    result = {"args": vars(args), "machine": machine, "quiet_threshold": QUIET}
+    peak_gflops = None
+    if "methods" in args.sections:
+        result["methods"] = section_methods(args, base, log)
+        peak_gflops = result["methods"]["peak"]["gflops"]
+    if "grid" in args.sections:
+        if peak_gflops is None:
+            fn, work = peak_method(args.peak_size, args.peak_reps)
+            peak_gflops = max(work["flops"] / timed(fn)["wall"] / 1e9 for _ in range(3))
+        result["grid"] = section_grid(args, base, peak_gflops, log)
+    if "sizes" in args.sections:
+        result["sizes"] = section_sizes(args, log)
 
-    for c in args.configs:
-        add(f"engine jit(vmap) x{c}", bench_engine(base, c, args.steps))
-    add("loop (jit step, python loop)", bench_loop(base, args.steps))
-    add("torch CPU loop", bench_torch(base, max(5, args.steps // 5)))
-
-    ref = {r["method"]: r["ms_per_config_step"] for r in rows}
-    loop_ms = ref.get("loop (jit step, python loop)")
-    torch_ms = ref.get("torch CPU loop")
-    print(f"grokking step, p {args.p}, N {args.N}, alpha {args.alpha} (M = {base.n_train} train rows, {flops / 1e9:.2f} GFLOP/step)")
-    print(f"machine: {platform.processor() or platform.machine()}, {jax.device_count()}x {jax.devices()[0].device_kind}; fp32 matmul peak {peak['gflops']:.1f} GFLOP/s (n={peak['size']})")
-    print(f"{'method':32s} {'ms/config-step':>15s} {'GFLOP/s':>9s} {'of peak':>8s} {'vs loop':>8s} {'vs torch':>9s}")
-    for r in rows:
-        vs_loop = f"{loop_ms / r['ms_per_config_step']:.2f}x" if loop_ms else "-"
-        vs_torch = f"{torch_ms / r['ms_per_config_step']:.2f}x" if torch_ms else "-"
-        print(f"{r['method']:32s} {r['ms_per_config_step']:15.2f} {r['gflops']:9.1f} {100 * r['fraction_of_peak']:7.1f}% {vs_loop:>8s} {vs_torch:>9s}")
-    result = {"params": vars(args), "flops_per_step": flops, "peak": peak, "rows": rows, "jax": jax.__version__, "device": jax.devices()[0].device_kind}
+    print(f"\nmachine: {machine['processor']}, {machine['cpus']} CPUs, {machine['devices']}x {machine['device']} ({machine['backend']}), "
+          f"JAX {machine['jax']}, {machine['torch']}")
+    print("ms/cfg-step = wall / (configs x steps), best quiet sample (median beside it); configs/s at the call's steps; "
+          "GFLOP/s credits 6 M N p per config-step to every method (the engine's evaluations are overhead); "
+          "rss = peak resident-set rise, xla = the compiled program's buffers")
+    if "methods" in result:
+        print_methods(result["methods"])
+    if "grid" in result:
+        print_grid(result["grid"])
+    if "sizes" in result:
+        print_sizes(result["sizes"])
     out = Path(args.json)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=1))
-    print(f"wrote {out}")
+    out.write_text(json.dumps(result, indent=1, default=str))
+    print(f"\nwrote {out}")
     return result
 
 
