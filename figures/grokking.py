@@ -17,7 +17,6 @@ so nothing stays open after saving and no global backend is switched for noteboo
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +27,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from ..sims.studies.grokking_claims import CELLS
+from ..sims.study import param_value
 from ..theory import grokking as theory
 
 Phase = theory.Phase
@@ -67,10 +67,9 @@ def make_all(ds: xr.Dataset, out_dir: Path) -> list[Path]:
 
 
 def _static(ds: xr.Dataset, name: str):
-    """A non-swept parameter: a scalar coordinate if present, else the sweep's config "base"."""
-    if name in ds.coords and ds[name].ndim == 0:
-        return ds[name].item()
-    return json.loads(ds.attrs["config"])["base"][name]
+    """A non-swept parameter as a Python scalar (sims.study.param_value, reduced to one value)."""
+    value = param_value(ds, name)
+    return value.item() if hasattr(value, "ndim") and value.ndim == 0 else value
 
 
 def _with_grid_axes(ds: xr.Dataset) -> xr.Dataset:

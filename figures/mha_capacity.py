@@ -21,7 +21,6 @@ module; the construction figure uses it through a guarded import. Figures are bu
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +29,8 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 from matplotlib.transforms import offset_copy
+
+from ..sims.study import param_value
 
 DPI = 130
 SATURATED = 0.99  # sims/studies/mha_capacity.SATURATED
@@ -80,14 +81,13 @@ def dpc_bound(H, d_h, d):
 
 
 def _static(ds: xr.Dataset, name: str):
-    """A parameter: a size-1 or scalar coordinate as a Python scalar, a swept coordinate as an array,
-    else the sweep's config "base" (as sims.studies.grokking.param_value)."""
-    if name in ds.coords:
-        values = np.asarray(ds[name].values)
+    """A parameter (sims.study.param_value): a size-1 or scalar coordinate as a Python scalar, a swept
+    coordinate as an array, else the sweep's base value."""
+    value = param_value(ds, name)
+    if isinstance(value, xr.DataArray):
+        values = np.asarray(value.values)
         return values.reshape(-1)[0].item() if values.size == 1 else values
-    if "config" not in ds.attrs:
-        raise ValueError(f"dataset has neither a {name!r} coordinate nor the sweep's config attribute")
-    return json.loads(ds.attrs["config"])["base"][name]
+    return value
 
 
 def _title(ds: xr.Dataset) -> str:

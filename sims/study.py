@@ -7,6 +7,8 @@ nothing about any study. Adding a paper means writing one ``Study`` and register
 
 from __future__ import annotations
 
+import json
+
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
@@ -103,3 +105,12 @@ class Study:
         if name not in self.scales:
             raise RoteError(f"unknown scale {name!r} for study {self.name!r}; choose from {', '.join(self.scales)}")
         return self.scales[name]()
+
+
+def param_value(ds: xr.Dataset, name: str):
+    """A parameter of the sweep: its axis coordinate if swept, else the base value from the config attribute."""
+    if name in ds.coords:
+        return ds[name]
+    if "config" not in ds.attrs:
+        raise ValueError(f"dataset has neither a {name!r} coordinate nor the sweep's config attribute")
+    return json.loads(ds.attrs["config"])["base"][name]

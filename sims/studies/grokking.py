@@ -42,7 +42,7 @@ from jax.custom_batching import custom_vmap
 from ...theory import grokking as theory
 from ..errors import ConfigError
 from ..params import static, study_params, traced
-from ..study import Scale, Study
+from ..study import Scale, Study, param_value
 
 CURVES = (
     "train_acc",  # vs the (noisy) training labels
@@ -228,13 +228,18 @@ def _cpu_loss_and_grad(weights, m, n, labels):
 @_cpu_loss_and_grad.def_vmap
 def _cpu_loss_and_grad_batched(axis_size, in_batched, weights, m, n, labels):
     """A batch of configs: one after another (``lax.map``) in CPU-sized blocks when one config alone
-    needs several blocks, else all at once (``vmap``, one block)."""
+    needs several blocks, else all at once (``vmap``, one block). With several local devices the
+    batch may be sharded over them, and a loop over a sharded axis would gather it onto every device:
+    there the configs stay batched, in blocks sized for a device's share of the batch."""
     args = jax.tree_util.tree_map(lambda x, b: x if b else jnp.broadcast_to(x, (axis_size, *x.shape)), (weights, m, n, labels), tuple(in_batched))
-    n_blocks = row_blocks(m.shape[-1], weights["Ut"].shape[-1])[0]
-    if n_blocks > 1:
+    n_rows, N = m.shape[-1], weights["Ut"].shape[-1]
+    n_blocks = row_blocks(n_rows, N)[0]
+    if n_blocks > 1 and jax.local_device_count() == 1:
         out = jax.lax.map(lambda a: loss_and_grad(*a, n_blocks=n_blocks), args)
     else:
-        out = jax.vmap(loss_and_grad)(*args)
+        per_device = -(-axis_size // jax.local_device_count())
+        n_blocks = row_blocks(per_device * n_rows, N)[0] if n_blocks > 1 else 1
+        out = jax.vmap(lambda *a: loss_and_grad(*a, n_blocks=n_blocks))(*args)
     return out, jax.tree_util.tree_map(lambda _: True, out)
 
 
@@ -369,14 +374,6 @@ def summarize(ds: xr.Dataset) -> xr.Dataset:
     ds["full_inversion_train_acc"] = theory.full_inversion_train_accuracy(xr.DataArray(param_value(ds, "xi")), p)
     return ds
 
-
-def param_value(ds: xr.Dataset, name: str):
-    """A parameter of the sweep: its axis coordinate if swept, else the base value from the config attribute."""
-    if name in ds.coords:
-        return ds[name]
-    if "config" not in ds.attrs:
-        raise ValueError(f"dataset has neither a {name!r} coordinate nor the sweep's config attribute")
-    return json.loads(ds.attrs["config"])["base"][name]
 
 
 def bytes_per_config(params: GrokkingParams) -> int:

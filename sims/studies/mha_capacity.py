@@ -40,8 +40,8 @@ import numpy as np
 import optax
 
 from ..errors import ConfigError
-from ..params import static, study_params, traced
-from ..study import Scale, Study
+from ..params import replace, static, study_params, traced
+from ..study import Scale, Study, param_value
 
 REGRESSION_TOL = 0.01  # |yhat - y| below this counts as memorized (fact sheet 6.2)
 SATURATED = 0.99  # a head is saturated on an example if its largest attention weight exceeds this
@@ -364,8 +364,6 @@ def summarize(ds):
     """
     import xarray as xr
 
-    from .grokking import param_value
-
     best = ds["train_loss"].fillna(np.inf).argmin("step")
     ds["best_acc"] = ds["train_acc"].isel(step=best)
     acc = ds["best_acc"].max("lr") if "lr" in ds.dims else ds["best_acc"]
@@ -411,7 +409,7 @@ def quick_scale() -> Scale:
     quick scale uses 1e-2 alone; add ``--set lr=0.01,0.03`` for the max over learning rates.
     """
     base = MHAParams(d=16, D=16, n=8, d_h=16, H_max=8, T_max=2048, C=2, steps=1000, log_every=50, lr=1e-2)
-    rand = _replace(base, context="random", T_max=1024)
+    rand = replace(base, context="random", T_max=1024)
     seeds = {"seed": (0, 1, 2)}
     return Scale(
         "quick",
@@ -450,16 +448,10 @@ def paper_scale() -> Scale:
         "d = D = 64, n 32, C 100; heads / context / d_h panels of the official reproduce.sh, 6 seeds",
         panels={
             "heads": (base, {"H": (1, 5, 10, 20, 30, 40, 50, 60), "T": (10_000, 20_000, 30_000, 40_000), "seed": seeds}),
-            "context": (_replace(base, H_max=20, T_max=18_000), {"n": (1, 5, 10, 20, 30, 40, 50, 60), "H": (20,), "T": (6_000, 10_000, 14_000, 18_000), "seed": seeds}),
-            "head_dim": (_replace(base, H_max=30, T_max=20_000), {"d_h": (10, 15, 20, 25, 30, 35, 40, 45, 50, 55, 60, 64), "H": (30,), "T": (10_000, 15_000, 20_000), "seed": seeds}),
+            "context": (replace(base, H_max=20, T_max=18_000), {"n": (1, 5, 10, 20, 30, 40, 50, 60), "H": (20,), "T": (6_000, 10_000, 14_000, 18_000), "seed": seeds}),
+            "head_dim": (replace(base, H_max=30, T_max=20_000), {"d_h": (10, 15, 20, 25, 30, 35, 40, 45, 50, 55, 60, 64), "H": (30,), "T": (10_000, 15_000, 20_000), "seed": seeds}),
         },
     )
-
-
-def _replace(params, **changes):
-    from ..params import replace
-
-    return replace(params, **changes)
 
 
 def _claims(scale: str):
