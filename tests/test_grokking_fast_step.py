@@ -99,6 +99,7 @@ def test_vmapped_gradient_equals_per_config_gradient(monkeypatch, block_bytes):
     weights batched or shared, data batched."""
     if block_bytes is not None:
         monkeypatch.setattr(grokking, "CPU_BLOCK_BYTES", block_bytes)
+    monkeypatch.setattr(grokking.jax, "local_device_count", lambda: 1)  # also under forced host devices
     base = GrokkingParams(p=23, N=64, alpha=0.5, steps=1, log_every=1)
     assert (grokking.row_blocks(base.n_train, base.N)[0] > 1) == (block_bytes is not None)
     configs = [replace(base, xi=xi, seed=seed) for xi, seed in ((0.0, 0), (0.3, 1), (0.5, 2))]
@@ -184,11 +185,27 @@ def test_other_backends_take_all_rows_and_configs_at_once(monkeypatch):
     cfg = GrokkingParams(p=97, N=500, alpha=0.5, xi=0.35, steps=1, log_every=1)  # several blocks on CPU
     rows = [train_rows(cfg, seed) for seed in (0, 1)]
     stacked = jax.tree_util.tree_map(lambda *xs: jnp.stack(xs), *rows)
+    monkeypatch.setattr(grokking.jax, "local_device_count", lambda: 1)
     cpu = jax.vmap(jax.grad(grokking.train_loss))
     assert str(jax.make_jaxpr(cpu)(*stacked)).count("scan[") == 2  # CPU: configs one after another, in blocks
     monkeypatch.setattr(grokking.jax, "default_backend", lambda: "gpu")
     gpu = jax.vmap(jax.grad(grokking.train_loss))  # a new function: traced afresh
     assert str(jax.make_jaxpr(gpu)(*stacked)).count("scan[") == 0
     batched = jax.jit(gpu)(*stacked)
+    for i, args in enumerate(rows):
+        assert_grads_close({k: v[i] for k, v in batched.items()}, jax.grad(plain_loss)(*args))
+
+
+def test_several_devices_keep_configs_batched(monkeypatch):
+    """With several local devices the chunk may be sharded over them: no loop over the config axis
+    (it would gather the batch onto every device), the batch goes through the blocks together."""
+    monkeypatch.setattr(grokking, "CPU_BLOCK_BYTES", 20_000)
+    monkeypatch.setattr(grokking.jax, "local_device_count", lambda: 2)
+    base = GrokkingParams(p=23, N=64, alpha=0.5, steps=1, log_every=1)
+    rows = [train_rows(replace(base, xi=xi, seed=s), s) for xi, s in ((0.0, 0), (0.3, 1), (0.5, 2), (0.2, 3))]
+    stacked = jax.tree_util.tree_map(lambda *xs: jnp.stack(xs), *rows)
+    fn = jax.vmap(jax.grad(grokking.train_loss))
+    assert str(jax.make_jaxpr(fn)(*stacked)).count("scan[") == 1  # the blocks only
+    batched = jax.jit(fn)(*stacked)
     for i, args in enumerate(rows):
         assert_grads_close({k: v[i] for k, v in batched.items()}, jax.grad(plain_loss)(*args))
