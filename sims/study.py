@@ -97,7 +97,6 @@ class Study:
     flops_per_config: Callable[[Any], float] | None = None
     claims: Callable[[str], list[Claim]] = lambda scale: []
     make_figures: Callable[[xr.Dataset, Path], list[Path]] | None = None
-    extra: Mapping[str, Any] = field(default_factory=dict)
 
     def scale(self, name: str) -> Scale:
         from .errors import RoteError

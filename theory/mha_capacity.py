@@ -187,10 +187,10 @@ def z_matrix(queries, contexts, Ws) -> np.ndarray:
     return blocks.reshape(-1, queries.shape[0])
 
 
-def _layer_inputs(queries, contexts, Ws):
+def _queries_contexts(queries, contexts):
+    """float64 queries (T, d) and contexts (T, n, d); a single shared (n, d) context is broadcast."""
     queries = np.asarray(queries, dtype=np.float64)
     contexts = np.asarray(contexts, dtype=np.float64)
-    Ws = np.asarray(Ws, dtype=np.float64)
     if queries.ndim != 2:
         raise ValueError(f"queries must be (T, d), got shape {queries.shape}")
     T, dim = queries.shape
@@ -198,6 +198,13 @@ def _layer_inputs(queries, contexts, Ws):
         contexts = np.broadcast_to(contexts, (T, *contexts.shape))
     if contexts.ndim != 3 or contexts.shape[0] != T or contexts.shape[2] != dim:
         raise ValueError(f"contexts must be (T, n, d) = ({T}, n, {dim}), got shape {contexts.shape}")
+    return queries, contexts
+
+
+def _layer_inputs(queries, contexts, Ws):
+    queries, contexts = _queries_contexts(queries, contexts)
+    dim = queries.shape[1]
+    Ws = np.asarray(Ws, dtype=np.float64)
     if Ws.ndim == 2:
         Ws = Ws[None]
     if Ws.ndim != 3 or Ws.shape[1:] != (dim, dim):
@@ -251,17 +258,10 @@ def construct(queries, contexts, labels, H: int, d_h: int, rng: np.random.Genera
     cond (sigma_1 / sigma_min(T, H d) of Z), min_saturation (smallest top attention weight of an old
     example over heads >= 2; 1.0 if none), groups, unplaced.
     """
-    queries = np.asarray(queries, dtype=np.float64)
-    contexts = np.asarray(contexts, dtype=np.float64)
     labels = np.asarray(labels, dtype=np.float64)
     _check_positive(H=H, d_h=d_h)
-    if queries.ndim != 2:
-        raise ValueError(f"queries must be (T, d), got shape {queries.shape}")
+    queries, contexts = _queries_contexts(queries, contexts)
     T, dim = queries.shape
-    if contexts.ndim == 2:
-        contexts = np.broadcast_to(contexts, (T, *contexts.shape))
-    if contexts.ndim != 3 or contexts.shape[0] != T or contexts.shape[2] != dim:
-        raise ValueError(f"contexts must be (T, n, d) = ({T}, n, {dim}), got shape {contexts.shape}")
     if labels.shape != (T,):
         raise ValueError(f"labels must be (T,) = ({T},), got shape {labels.shape}")
     ctx_len = contexts.shape[1]
