@@ -102,7 +102,9 @@ def do_sweep(study_name: str, scale_name: str, out: str | None, chunk_size: int 
                 axes[name] = values
         path = root / panel if panel else root
         t0 = time.perf_counter()
-        ds = engine.sweep(study, base, axes, path, scale=scale_name, chunk_size=chunk_size, progress=progress)
+        ds = engine.sweep(study, base, axes, path, scale=scale_name, chunk_size=chunk_size, progress=progress and engine.is_writer())
+        if ds is None:  # not process 0 of a multi-process run
+            continue
         label = f"{study_name} {scale_name}" + (f" [{panel}]" if panel else "")
         print(f"rote: {label}: {ds.attrs['n_configs']} configs in {time.perf_counter() - t0:.1f} s -> {path / 'results.nc'}")
         datasets[panel] = ds
@@ -278,6 +280,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        if args.func is cmd_sweep:
+            from . import engine
+
+            engine.init_distributed()
         return args.func(args)
     except RoteError as exc:  # one line even if a message quotes a value holding a newline
         print("rote: error: " + " ".join(str(exc).splitlines()), file=sys.stderr)

@@ -5,7 +5,10 @@ Study-agnostic. For a study, base parameters and named axes (fields of the study
 1. the product of the axes is flattened in C order (first axis slowest) and validated config by config;
 2. configs are grouped by their static fields (shapes, loop lengths): one compiled function per group;
 3. each group is cut into chunks sized from device memory, padded to a fixed size (no recompiles),
-   sharded over all local devices along the config axis, and run as one ``jit(vmap(run))`` call;
+   sharded over all devices along the config axis, and run as one ``jit(vmap(run))`` call; with
+   several processes (``jax.distributed``, see ``init_distributed``) every process runs the same
+   sweep (SPMD), the config axis is sharded over the devices of all hosts, process 0 decides which
+   chunks are left and alone writes files;
 4. each finished chunk is written atomically (temp file, fsync, rename) and recorded with its SHA-256
    in ``manifest.json``; a re-run of the same sweep skips recorded chunks whose checksum matches;
 5. chunks are merged into one Dataset (one dim per axis, plus the study's metric dims) with a
@@ -198,6 +201,50 @@ def _batched_run(run):
     return jax.jit(batched)
 
 
+# --------------------------------------------------------------------------------------------------
+# Several hosts (jax.distributed)
+# --------------------------------------------------------------------------------------------------
+
+
+def init_distributed() -> bool:
+    """Join a multi-process run if the environment asks for one; True if this is one.
+
+    ``ROTE_NUM_PROCESSES`` > 1 with ``ROTE_COORDINATOR`` (host:port of process 0) and ``ROTE_PROCESS_ID``
+    (0..N-1): ``jax.distributed.initialize`` with those values. ``ROTE_DISTRIBUTED=auto``: JAX's own cluster
+    detection (SLURM, Open MPI, TPU pods, JAX_COORDINATOR_ADDRESS...). Otherwise nothing happens (one
+    process). Must run before any JAX computation; a bad value is a one-line error.
+    """
+    n = os.environ.get("ROTE_NUM_PROCESSES")
+    if os.environ.get("ROTE_DISTRIBUTED") == "auto":
+        jax.distributed.initialize()
+        return jax.process_count() > 1
+    if not n or n == "1":
+        return False
+    try:
+        n_proc, pid = int(n), int(os.environ["ROTE_PROCESS_ID"])
+        coordinator = os.environ["ROTE_COORDINATOR"]
+    except (KeyError, ValueError) as exc:
+        raise RoteError(f"ROTE_NUM_PROCESSES={n} needs ROTE_COORDINATOR=host:port and an integer ROTE_PROCESS_ID ({exc})") from None
+    if not 0 <= pid < n_proc:
+        raise RoteError(f"ROTE_PROCESS_ID must be in [0, {n_proc}), got {pid}")
+    jax.distributed.initialize(coordinator_address=coordinator, num_processes=n_proc, process_id=pid)
+    return True
+
+
+def is_writer() -> bool:
+    """Process 0 of a multi-process run (or the only process) reads and writes the run directory."""
+    return jax.process_index() == 0
+
+
+def _broadcast_from_writer(values: np.ndarray) -> np.ndarray:
+    """Process 0's array on every process (identity with one process)."""
+    if jax.process_count() == 1:
+        return values
+    from jax.experimental import multihost_utils
+
+    return np.asarray(multihost_utils.broadcast_one_to_all(values))
+
+
 def device_memory_budget(fraction: float = 0.5) -> int:
     """Bytes of device memory a chunk may use: a fraction of the first local device's limit."""
     dev = jax.local_devices()[0]
@@ -216,17 +263,17 @@ def device_memory_budget(fraction: float = 0.5) -> int:
 
 def choose_chunk_size(study: Study, example_params, n_configs: int, requested: int | None = None) -> int:
     """Configs per chunk: the request, else as many as fit the memory budget, rounded to a multiple of
-    the local device count.
+    the device count (all hosts' devices).
 
     On CPU the cap is 4 configs per device: one config's matmuls already occupy every core, so a wider
     vmap only adds cache pressure. Measured on 2 cores (grokking quick sweep, 120 configs): chunk 2 /
     4 / 8 / 16 / 30 took 74 / 71 / 88 / 101 / 100 s; at paper size (p 97, N 500) x4 was within 3 % of
     the best per config-step."""
-    n_dev = jax.local_device_count()
+    n_dev = jax.device_count()
     if requested is not None:
         size = requested
     else:
-        size = max(1, device_memory_budget() // max(1, study.bytes_per_config(example_params)))
+        size = max(1, device_memory_budget() // max(1, study.bytes_per_config(example_params))) * n_dev // jax.local_device_count()
         if jax.default_backend() == "cpu":
             size = min(size, CPU_CONFIGS_PER_DEVICE * n_dev)
         size = min(size, 4096)
@@ -236,15 +283,23 @@ def choose_chunk_size(study: Study, example_params, n_configs: int, requested: i
 
 def run_chunk(study: Study, configs: Sequence, chunk_size: int) -> dict[str, np.ndarray]:
     """Run configs (one static group) as one jit(vmap(run)) call, padded to ``chunk_size`` and sharded
-    over local devices. Returns numpy arrays with a leading axis of len(configs)."""
+    over all devices (of every process in a multi-process run; each process passes the same configs
+    and gets every result back). Returns numpy arrays with a leading axis of len(configs)."""
     n = len(configs)
     padded = list(configs) + [configs[-1]] * (chunk_size - n)
     stacked = stack_params(padded)
-    devices = jax.local_devices()
+    devices = jax.devices()
     if len(devices) > 1:
         sharding = NamedSharding(Mesh(np.array(devices), (CONFIG_DIM,)), PartitionSpec(CONFIG_DIM))
-        stacked = jax.tree_util.tree_map(lambda x: jax.device_put(x, sharding), stacked)
+        if jax.process_count() > 1:  # each process supplies the shards of its own devices
+            stacked = jax.tree_util.tree_map(lambda x: jax.make_array_from_callback(np.shape(x), sharding, lambda idx, x=np.asarray(x): x[idx]), stacked)
+        else:
+            stacked = jax.tree_util.tree_map(lambda x: jax.device_put(x, sharding), stacked)
     out = _batched_run(study.run)(stacked)
+    if jax.process_count() > 1:
+        from jax.experimental import multihost_utils
+
+        out = multihost_utils.process_allgather(out, tiled=True)
     return {k: np.asarray(v)[:n] for k, v in out.items()}
 
 
@@ -484,8 +539,9 @@ def _pid_alive(pid: int) -> bool:
 
 
 def _device_kind() -> str:
-    devs = jax.local_devices()
-    return f"{len(devs)}x {devs[0].device_kind}"
+    devs = jax.devices()
+    hosts = f" on {jax.process_count()} processes" if jax.process_count() > 1 else ""
+    return f"{len(devs)}x {devs[0].device_kind}{hosts}"
 
 
 # --------------------------------------------------------------------------------------------------
@@ -612,14 +668,15 @@ def sweep(
 ) -> xr.Dataset:
     """Run (or resume) a sweep and return the merged, summarized Dataset.
 
-    out_dir None runs in memory (nothing written, nothing resumed).
+    out_dir None runs in memory (nothing written, nothing resumed). In a multi-process run, processes
+    other than 0 return None.
     """
     if log is None:
         log = lambda msg: print(msg, file=sys.stderr)  # noqa: E731
     t0 = time.perf_counter()
     grid = Grid.build(base, axes)
     check_memory(study, grid)
-    run_dir = RunDir(out_dir, study.name, grid) if out_dir is not None else None
+    run_dir = RunDir(out_dir, study.name, grid) if out_dir is not None and is_writer() else None
     if run_dir is not None:
         run_dir.create()
     with run_dir.lock() if run_dir is not None else contextlib.nullcontext():
@@ -653,10 +710,13 @@ def _sweep_locked(study, grid, run_dir, scale, chunk_size, progress, log, t0):
         for j, i in enumerate(chunk["__configs__"]):
             results[int(i)] = {k: v[j] for k, v in chunk.items() if k != "__configs__"}
     compute_s = sum(rec.get("wall_s", 0.0) for rec in records)
+    done = np.zeros(len(grid), bool)
+    done[list(results)] = True
+    done = _broadcast_from_writer(done)  # every process runs the same chunks, the ones process 0 lacks
 
     pending_groups = []
     for _, indices in grid.groups().items():
-        todo = [i for i in indices if i not in results]
+        todo = [i for i in indices if not done[i]]
         if todo:
             pending_groups.append((todo, len(indices)))
     n_todo = sum(len(t) for t, _ in pending_groups)
@@ -688,6 +748,8 @@ def _sweep_locked(study, grid, run_dir, scale, chunk_size, progress, log, t0):
     finally:
         bar.close()
 
+    if not is_writer():  # the other processes of a multi-process run hold only the chunks they ran
+        return None
     ds = merge(study, grid, results)
     ds.attrs.update(provenance(study, scale, grid, time.perf_counter() - t0, compute_s))
     ds = study.summarize(ds)
