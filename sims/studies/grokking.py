@@ -41,7 +41,7 @@ from jax.custom_batching import custom_vmap
 
 from ...theory import grokking as theory
 from ..errors import ConfigError
-from ..params import static, study_params, traced
+from ..params import replace, static, study_params, traced
 from ..study import Scale, Study, param_value
 
 CURVES = (
@@ -55,6 +55,9 @@ CURVES = (
     "mean_ipr",  # mean over neurons of per-neuron IPR (zero neurons masked)
 )
 
+
+REGULARIZERS = ("none", "dropout", "batchnorm")
+BN_EPS, BN_MOMENTUM = 1e-5, 0.1  # PyTorch BatchNorm1d defaults
 
 MAX_P = 4096  # p^2 pairs are materialised per config: 16.8 M pairs at the bound
 
@@ -73,6 +76,10 @@ class GrokkingParams:
     weight_decay: float = traced(0.0, "AdamW decoupled weight decay (multiplied by lr)")
     lr: float = traced(0.01, "AdamW learning rate")
     seed: int = traced(0, "data shuffle, corrupted labels and init all derive from this seed")
+    regularizer: str = static("none", "'none' (fast hand-written gradient), 'dropout' or 'batchnorm' (plain jax.grad)")
+    dropout: float = traced(0.0, "dropout rate on the hidden pre-activation (needs regularizer='dropout')")
+    batch_size: int = static(0, "minibatch size; 0 = full batch. Each epoch a fresh permutation, last partial batch dropped")
+    prune_curves: bool = static(True, "compute the IPR-ranked pruning curves at the end of training (else NaN)")
 
     def validate(self):
         if not (isinstance(self.p, (int, np.integer)) and 2 <= self.p <= MAX_P):
@@ -100,10 +107,27 @@ class GrokkingParams:
             raise ConfigError(f"operation must be 'add' or 'mul', got {self.operation!r}")
         if not (isinstance(self.seed, (int, np.integer)) and 0 <= self.seed < 2**31):
             raise ConfigError(f"seed must be an integer in [0, 2^31), got {self.seed}")
+        if self.regularizer not in REGULARIZERS:
+            raise ConfigError(f"regularizer must be one of {', '.join(map(repr, REGULARIZERS))}, got {self.regularizer!r}")
+        if not (0.0 <= self.dropout < 1.0):
+            raise ConfigError(f"dropout must lie in [0, 1), got {self.dropout}")
+        if self.dropout > 0 and self.regularizer != "dropout":
+            raise ConfigError(f"dropout {self.dropout} needs regularizer='dropout' (got {self.regularizer!r})")
+        if not (isinstance(self.batch_size, (int, np.integer)) and 0 <= self.batch_size <= n_train):
+            raise ConfigError(f"batch_size must be an integer in [0, n_train = {n_train}] (0 = full batch), got {self.batch_size}")
+        if self.regularizer == "batchnorm" and self.rows_per_step < 2:
+            raise ConfigError("BatchNorm needs at least 2 rows per step (batch statistics)")
+        if not isinstance(self.prune_curves, (bool, np.bool_)):
+            raise ConfigError(f"prune_curves must be a bool, got {self.prune_curves!r}")
 
     @property
     def n_train(self) -> int:
         return math.floor(self.alpha * self.p**2 + 1e-9)
+
+    @property
+    def rows_per_step(self) -> int:
+        """Training rows in one step: the minibatch size, or n_train for full batch."""
+        return self.batch_size or self.n_train
 
 
 # --------------------------------------------------------------------------------------------------
@@ -271,9 +295,73 @@ def neuron_ipr(weights):
     return theory.neuron_ipr(weights["Ut"].T, weights["Vt"].T, weights["Wt"].T)
 
 
-def evaluate(weights, data):
-    """Metrics on all p^2 pairs (one forward). Returns dict of scalars named as CURVES."""
-    logits = forward(weights, data["m"], data["n"])
+# ---- Regularized forward passes (dropout, BatchNorm): plain jax.grad ------------------------------
+#
+# Decision (issue 4): the regularizer is a *static* field, so each regularizer is its own compiled
+# group and the default configs (regularizer 'none') keep the hand-written gradient above untouched.
+# The dropout *rate* is traced (one compile for a whole dropout axis; rate 0 equals no dropout
+# exactly). BatchNorm has no per-config rate, so the static switch is all it needs.
+
+
+def init_bn(params: GrokkingParams):
+    """BatchNorm1d(N) parameters and buffers, PyTorch init: gamma 1, beta 0, running mean 0, var 1."""
+    N = params.N
+    return {"gamma": jnp.ones(N), "beta": jnp.zeros(N)}, {"mean": jnp.zeros(N), "var": jnp.ones(N)}
+
+
+def features(checkpoint, m, n):
+    """Eval-mode hidden features (B, N) whose product with W^T gives the logits: (U^T[m] + V^T[n])^2,
+    then, for a BatchNorm checkpoint (keys gamma, beta, bn_mean, bn_var of shape (N,)),
+    (a - running mean) / sqrt(running var + eps) * gamma + beta."""
+    h = checkpoint["Ut"][m] + checkpoint["Vt"][n]
+    a = h * h
+    if "gamma" in checkpoint:
+        a = (a - checkpoint["bn_mean"]) / jnp.sqrt(checkpoint["bn_var"] + BN_EPS) * checkpoint["gamma"] + checkpoint["beta"]
+    return a
+
+
+def checkpoint_of(weights, bn_stats):
+    """The trained weights plus BatchNorm running statistics (bn_mean, bn_var) when there are any."""
+    return weights if bn_stats is None else {**weights, "bn_mean": bn_stats["mean"], "bn_var": bn_stats["var"]}
+
+
+def train_features(weights, m, n, params: GrokkingParams, key, bn_stats=None):
+    """Training-mode hidden features (B, N) and the new running BatchNorm statistics.
+
+    Dropout (paper code): keep ~ Bernoulli(1 - q) per (row, neuron), h <- keep * h / (1 - q) before the
+    square, so train-time features are inflated by 1/(1 - q) on average (fact sheet 5.2; replicated,
+    not fixed). BatchNorm after the square, PyTorch training mode: normalize with the batch mean and
+    the biased batch variance; running statistics updated with momentum 0.1 and the unbiased variance.
+    """
+    h = weights["Ut"][m] + weights["Vt"][n]
+    if params.regularizer == "dropout":
+        q = params.dropout
+        keep = jax.random.bernoulli(key, 1.0 - q, h.shape)
+        h = jnp.where(keep, h / (1.0 - q), 0.0)
+    a = h * h
+    new_stats = bn_stats
+    if params.regularizer == "batchnorm":
+        B = a.shape[0]
+        mean, var = jnp.mean(a, 0), jnp.var(a, 0)
+        a = (a - mean) / jnp.sqrt(var + BN_EPS) * weights["gamma"] + weights["beta"]
+        mean, var = jax.lax.stop_gradient((mean, var))
+        new_stats = {
+            "mean": (1 - BN_MOMENTUM) * bn_stats["mean"] + BN_MOMENTUM * mean,
+            "var": (1 - BN_MOMENTUM) * bn_stats["var"] + BN_MOMENTUM * var * B / (B - 1),
+        }
+    return a, new_stats
+
+
+def regularized_loss(weights, m, n, labels, params: GrokkingParams, key, bn_stats=None):
+    """Training-mode MSE with dropout or BatchNorm (``train_features``); returns (loss, new running BN
+    statistics)."""
+    a, new_stats = train_features(weights, m, n, params, key, bn_stats)
+    return mse(a @ weights["Wt"], labels), new_stats
+
+
+def metrics_from_logits(logits, data):
+    """Accuracies and losses of logits (p^2, p) on all pairs: dict of scalars train_acc, test_acc,
+    corrupt_acc (vs noisy labels), corrupt_true_acc, clean_acc, train_loss, test_loss."""
     pred = jnp.argmax(logits, -1)
     sq_err = jnp.mean((logits - jax.nn.one_hot(data["noisy"], logits.shape[-1])) ** 2, axis=-1)
 
@@ -294,8 +382,13 @@ def evaluate(weights, data):
         "clean_acc": mean_over(clean, hit_true),
         "train_loss": mean_over(train, sq_err),
         "test_loss": mean_over(test, sq_err),
-        "mean_ipr": jnp.nanmean(neuron_ipr(weights)),
     }
+
+
+def evaluate(checkpoint, data):
+    """Metrics on all p^2 pairs (one eval-mode forward). Returns dict of scalars named as CURVES."""
+    logits = features(checkpoint, data["m"], data["n"]) @ checkpoint["Wt"]
+    return {**metrics_from_logits(logits, data), "mean_ipr": jnp.nanmean(neuron_ipr(checkpoint))}
 
 
 def optimizer(params: GrokkingParams):
@@ -305,39 +398,134 @@ def optimizer(params: GrokkingParams):
     )
 
 
-def train(params: GrokkingParams, key, loss=None):
-    """Train one config. Returns (final weights, curves dict of (steps/log_every + 1,) arrays).
+def batch_positions(params: GrokkingParams, key, t):
+    """Positions (within the n_train train rows) of the rows used at step t: all of them (full batch),
+    or batch t mod E of epoch t // E of a fresh permutation per epoch, E = n_train // batch_size (the
+    last partial batch dropped, as PyTorch's DataLoader(drop_last=True) in the paper's code)."""
+    n_train, bs = params.n_train, params.batch_size
+    if bs == 0:
+        return None
+    per_epoch = n_train // bs
+    epoch, b = t // per_epoch, t % per_epoch
+    order = jax.random.permutation(jax.random.fold_in(jax.random.fold_in(key, 4), epoch), n_train)
+    return jax.lax.dynamic_slice(order, (b * bs,), (bs,))
 
-    ``loss(weights, m, n, labels)`` is differentiated by ``jax.grad`` at each step; default
-    ``train_loss`` (the same loss as ``mse(forward(...))`` with the fast hand-written gradient; the
-    plain one is for tests and benchmarks)."""
-    loss = train_loss if loss is None else loss
+
+def train(params: GrokkingParams, key, loss=None):
+    """Train one config. Returns (checkpoint, curves dict of (steps/log_every + 1,) arrays); the
+    checkpoint is the weights dict (Ut, Vt (p, N), Wt (N, p); with BatchNorm also gamma, beta and the
+    running statistics bn_mean, bn_var, all (N,)).
+
+    regularizer 'none': ``loss(weights, m, n, labels)`` is differentiated by ``jax.grad`` at each step;
+    default ``train_loss`` (the same loss as ``mse(forward(...))`` with the fast hand-written gradient;
+    the plain one is for tests and benchmarks). 'dropout' / 'batchnorm': ``regularized_loss`` by
+    ``jax.grad`` (``loss`` must be None). Per-step randomness (dropout masks, minibatch order) derives
+    from the config key and the step counter."""
     data = make_data(params, key)
     weights = init_weights(params, key)
+    bn_stats = None
+    if params.regularizer == "batchnorm":
+        bn_params, bn_stats = init_bn(params)
+        weights = {**weights, **bn_params}
+    if params.regularizer == "none":
+        loss = train_loss if loss is None else loss
+    elif loss is not None:
+        raise ValueError("a custom loss is only supported with regularizer 'none'")
     n_train = params.n_train
     m_tr, n_tr, y_tr = data["m"][:n_train], data["n"][:n_train], data["noisy"][:n_train]
     opt = optimizer(params)
+    dropout_key = jax.random.fold_in(key, 3)
 
     def step(carry, _):
-        w, state = carry
-        grads = jax.grad(loss)(w, m_tr, n_tr, y_tr)
+        w, state, stats, t = carry
+        rows = batch_positions(params, key, t)
+        m, n, y = (m_tr, n_tr, y_tr) if rows is None else (m_tr[rows], n_tr[rows], y_tr[rows])
+        if params.regularizer == "none":
+            grads = jax.grad(loss)(w, m, n, y)
+        else:
+            grads, stats = jax.grad(regularized_loss, has_aux=True)(w, m, n, y, params, jax.random.fold_in(dropout_key, t), stats)
         updates, state = opt.update(grads, state, w)
-        return (optax.apply_updates(w, updates), state), None
+        return (optax.apply_updates(w, updates), state, stats, t + 1), None
 
     def block(carry, _):
         carry, _ = jax.lax.scan(step, carry, None, length=params.log_every)
-        return carry, evaluate(carry[0], data)
+        return carry, evaluate(checkpoint_of(carry[0], carry[2]), data)
 
-    first = evaluate(weights, data)
-    (weights, _), curves = jax.lax.scan(block, (weights, opt.init(weights)), None, length=params.steps // params.log_every)
+    first = evaluate(checkpoint_of(weights, bn_stats), data)
+    init = (weights, opt.init(weights), bn_stats, jnp.zeros((), jnp.int32))
+    (weights, _, bn_stats, _), curves = jax.lax.scan(block, init, None, length=params.steps // params.log_every)
     curves = {k: jnp.concatenate([first[k][None], curves[k]]) for k in CURVES}
-    return weights, curves
+    return checkpoint_of(weights, bn_stats), curves
+
+
+# ---- Pruning on the trained checkpoint (paper Sec. 4, Figs. 6 and 17) ------------------------------
+#
+# Decision (issue 4): the engine stores metrics, not weights, so the pruning curves are computed
+# inside ``run`` on the final weights (traced and vmappable like the rest), not from saved
+# checkpoints. They cost little: pruning neuron j removes the rank-1 term a[:, j] W^T[j] from the
+# logits, so the whole curve over k = 0..N-1 pruned neurons is one scan of rank-1 updates (about
+# 3 p^3 N FLOP per order), no retraining and no recomputation of the hidden layer. The curve is stored
+# on the existing ``neuron`` axis, read as "number of neurons pruned" (fraction k / N; the trivial
+# point k = N, all pruned, is left out).
+
+PRUNE_ORDERS = ("low", "high", "random")  # lowest IPR first, highest IPR first, random order
+PRUNE_RANDOM_ORDERS = 5  # random orders per checkpoint (the paper lacks this control)
+PRUNE_METRICS = ("train_acc", "test_acc", "corrupt_acc", "clean_acc", "train_loss", "test_loss")
+
+
+def prune_metric_names() -> tuple[str, ...]:
+    """prune_{low,high,random}_{metric}: random is the mean over PRUNE_RANDOM_ORDERS orders, and
+    prune_random_std_{metric} their standard deviation (ddof 0)."""
+    return tuple(f"prune_{o}_{m}" for o in (*PRUNE_ORDERS, "random_std") for m in PRUNE_METRICS)
+
+
+def pruning_curve(feats, Wt, data, order):
+    """Metrics after cumulatively pruning neurons in ``order``: dict of (N,) arrays, entry k after
+    removing order[:k]. feats (p^2, N) eval-mode features, Wt (N, p), order (N,) int."""
+    logits = feats @ Wt
+
+    def step(logits, j):
+        out = metrics_from_logits(logits, data)
+        return logits - feats[:, j, None] * Wt[j][None, :], {k: out[k] for k in PRUNE_METRICS}
+
+    _, curves = jax.lax.scan(step, logits, order)
+    return curves
+
+
+def pruning_curves(checkpoint, data, ipr, key):
+    """Pruning curves of a trained net for IPR-low-first, IPR-high-first and PRUNE_RANDOM_ORDERS random
+    orders (mean and std over them). Neurons with undefined IPR (all-zero rows) are pruned last in both
+    IPR orders; they contribute nothing. Returns dict name -> (N,) as prune_metric_names()."""
+    feats = features(checkpoint, data["m"], data["n"])
+    N = feats.shape[1]
+    rank = jnp.where(jnp.isnan(ipr), jnp.inf, ipr)
+    low = jnp.argsort(rank)
+    high = jnp.argsort(jnp.where(jnp.isnan(ipr), jnp.inf, -ipr))
+    rand = jax.vmap(lambda r: jax.random.permutation(jax.random.fold_in(jax.random.fold_in(key, 5), r), N))(jnp.arange(PRUNE_RANDOM_ORDERS))
+    orders = jnp.concatenate([low[None], high[None], rand])
+    curves = jax.lax.map(lambda o: pruning_curve(feats, checkpoint["Wt"], data, o), orders)
+    out = {}
+    for m in PRUNE_METRICS:
+        out[f"prune_low_{m}"] = curves[m][0]
+        out[f"prune_high_{m}"] = curves[m][1]
+        out[f"prune_random_{m}"] = jnp.mean(curves[m][2:], 0)
+        out[f"prune_random_std_{m}"] = jnp.std(curves[m][2:], 0)
+    return out
 
 
 def run(params: GrokkingParams, key) -> dict[str, jax.Array]:
-    """The study's pure run: curves over logged steps, per-neuron IPR at the end, corrupted count."""
-    weights, curves = train(params, key)
-    return {**curves, "ipr": neuron_ipr(weights)}
+    """The study's pure run: curves over logged steps (CURVES, (steps/log_every + 1,)); per-neuron IPR
+    at the end (N,); BatchNorm |gamma| (N,) (NaN without BatchNorm); pruning curves (N,) per
+    prune_metric_names() (NaN when ``prune_curves`` is off)."""
+    checkpoint, curves = train(params, key)
+    ipr = neuron_ipr(checkpoint)
+    N = params.N
+    gamma = jnp.abs(checkpoint["gamma"]) if params.regularizer == "batchnorm" else jnp.full(N, jnp.nan)
+    if params.prune_curves:
+        prune = pruning_curves(checkpoint, make_data(params, key), ipr, key)
+    else:
+        prune = {k: jnp.full(N, jnp.nan) for k in prune_metric_names()}
+    return {**curves, "ipr": ipr, "bn_gamma": gamma, **prune}
 
 
 # --------------------------------------------------------------------------------------------------
@@ -359,8 +547,36 @@ def phase_at(ds: xr.Dataset, step: int | None = None) -> xr.DataArray:
     return xr.DataArray(labels, dims=last["train_acc"].dims, coords=last["train_acc"].coords)
 
 
+TRAIN_FIT, TEST_GROKKED, UNLEARNED = 0.95, 0.90, 0.10  # dynamics thresholds (issue 4)
+
+
+def first_step_at_or_above(curve: xr.DataArray, threshold: float) -> xr.DataArray:
+    """First logged step where ``curve`` >= threshold, per config; NaN if never (NaN entries, e.g. the
+    holes of a merge over different step grids, never count)."""
+    hit = (curve >= threshold).fillna(False)
+    steps = xr.DataArray(curve["step"].values.astype(float), dims="step")
+    return steps.where(hit).min("step")
+
+
+def unlearning_step(corrupt: xr.DataArray, threshold: float = UNLEARNED) -> xr.DataArray:
+    """First logged step after the peak of the corrupted-subset accuracy where it is < threshold.
+
+    Decision (the spec is silent on degenerate runs): the peak is the first maximum over the logged
+    steps; NaN if the peak itself is below the threshold (nothing memorized, nothing to unlearn), if
+    the accuracy never falls below it afterwards, or if there is no corrupted subset (xi = 0)."""
+    values = corrupt.fillna(-1.0)
+    peak_at = values.argmax("step")
+    after = xr.DataArray(np.arange(corrupt.sizes["step"]), dims="step") > peak_at
+    peak = corrupt.isel(step=peak_at)
+    below = after & (corrupt < threshold).fillna(False)
+    steps = xr.DataArray(corrupt["step"].values.astype(float), dims="step")
+    return steps.where(below).min("step").where(peak >= threshold)
+
+
 def summarize(ds: xr.Dataset) -> xr.Dataset:
-    """Add final accuracies, the test peak and the phase label (fact sheet 3) per config."""
+    """Add final accuracies, the test peak, the phase label (fact sheet 3) and the dynamics per config:
+    t_train95 (train accuracy first >= 95 %), t_test90 (test first >= 90 %), t_unlearn (corrupted-subset
+    accuracy first < 10 % after its peak), in optimizer steps, NaN if never."""
     last = ds.isel(step=-1)
     for name in ("train_acc", "test_acc", "corrupt_acc", "corrupt_true_acc"):
         ds[f"final_{name}"] = last[name]
@@ -374,6 +590,11 @@ def summarize(ds: xr.Dataset) -> xr.Dataset:
         ds["phase"] = ds["phase"].where(~ds["diverged"], -1).astype(np.int8)
     ds["phase"].attrs["labels"] = "-1=invalid (diverged), " + ", ".join(f"{int(ph)}={ph.label}" for ph in theory.Phase)
     ds["full_inversion_train_acc"] = theory.full_inversion_train_accuracy(xr.DataArray(param_value(ds, "xi")), p)
+    ds["t_train95"] = first_step_at_or_above(ds["train_acc"], TRAIN_FIT)
+    ds["t_test90"] = first_step_at_or_above(ds["test_acc"], TEST_GROKKED)
+    ds["t_unlearn"] = unlearning_step(ds["corrupt_acc"])
+    for name, text in (("t_train95", "train accuracy first >= 95%"), ("t_test90", "test accuracy first >= 90%"), ("t_unlearn", "corrupted-subset accuracy first < 10% after its peak")):
+        ds[name].attrs["description"] = f"optimizer step at which {text}; NaN if never"
     return ds
 
 
@@ -387,13 +608,16 @@ def bytes_per_config(params: GrokkingParams) -> int:
 
 
 def flops_per_step(params: GrokkingParams) -> float:
-    """Training FLOPs per full-batch step on M train rows: about 6 M N p (fact sheet 6.2)."""
-    return 6.0 * params.n_train * params.N * params.p
+    """Training FLOPs per step on M rows (n_train, or the minibatch): about 6 M N p (fact sheet 6.2)."""
+    return 6.0 * params.rows_per_step * params.N * params.p
 
 
 def flops_per_config(params: GrokkingParams) -> float:
+    """Training, evaluation every log_every steps (2 p^3 N each) and, if on, the pruning curves: one
+    forward plus N rank-1 updates of the p^2 x p logits per order (2 + PRUNE_RANDOM_ORDERS orders)."""
     evals = params.steps // params.log_every + 1
-    return params.steps * flops_per_step(params) + evals * 2.0 * params.p**3 * params.N
+    prune = (2 + PRUNE_RANDOM_ORDERS) * 4.0 * params.p**3 * params.N if params.prune_curves else 0.0
+    return params.steps * flops_per_step(params) + evals * 2.0 * params.p**3 * params.N + prune
 
 
 # --------------------------------------------------------------------------------------------------
@@ -407,26 +631,65 @@ def smoke_scale() -> Scale:
     return Scale("smoke", base, {"alpha": (0.5, 0.8), "xi": (0.0, 0.2), "weight_decay": (0.0, 5.0)}, "p 23, N 64, 200 steps, 8 configs")
 
 
+def minibatch_base(base: GrokkingParams, batch_size: int, full_steps: int, **changes) -> GrokkingParams:
+    """The paper's minibatch rule (fact sheet 1.4): batch 256 runs ``full_steps`` steps; other batch
+    sizes keep the number of epochs (steps = full_steps * 256 / bs) and use lr = 0.01 sqrt(bs / 256);
+    metrics are logged every 10 * 256 / bs steps (the same epochs at every batch size)."""
+    steps = full_steps * 256 // batch_size
+    return replace(base, batch_size=batch_size, steps=steps, log_every=max(1, 10 * 256 // batch_size), lr=0.01 * math.sqrt(batch_size / 256), **changes)
+
+
 def quick_scale() -> Scale:
-    """Minutes on 2 CPU cores; every phase appears (fact sheet 6.3: p 47, N 192, 1000 steps)."""
+    """Minutes on 2 CPU cores; every phase appears (fact sheet 6.3: p 47, N 192, 1000 steps).
+
+    Panels (each its own sweep, RESULTS/PANEL): ``wd`` the phase diagram per weight decay (the grid of
+    this scale; pruning curves in every cell); ``seeds`` the Figure 1 cells (alpha 0.9, xi 0.35, wd 0 /
+    5 / 10) over 5 seeds, for error bars; ``dropout`` the phase diagram at dropout 0.3 and 0.6, wd 0
+    (dropout 0 is the ``wd`` panel's wd 0); ``batchnorm`` BatchNorm after the square, batch 64,
+    lr 0.005, 2000 steps (about the paper's 84 epochs of Figure 5); ``minibatch_8/64/256`` without
+    BatchNorm, the paper's step and lr scaling from batch 256 at 1000 steps.
+    """
     base = GrokkingParams(p=47, N=192, steps=1000, log_every=10)
     grid = {
         "alpha": (0.3, 0.5, 0.7, 0.9),
         "xi": (0.0, 0.1, 0.2, 0.35, 0.5),
         "weight_decay": (0.0, 2.5, 5.0, 7.5, 10.0, 15.0),
     }
-    return Scale("quick", base, grid, "p 47, N 192, 1000 steps, 4 alpha x 5 xi x 6 wd = 120 configs")
+    no_prune = replace(base, prune_curves=False)
+    small = {"alpha": (0.5, 0.7, 0.9), "xi": (0.1, 0.2, 0.35)}
+    corner = {"alpha": (0.7, 0.9), "xi": (0.2, 0.35)}  # one CPU chunk: batch 8 is 32000 sequential steps
+    panels = {
+        "wd": (base, grid),
+        "seeds": (base, {"alpha": (0.9,), "xi": (0.35,), "weight_decay": (0.0, 5.0, 10.0), "seed": (0, 1, 2, 3, 4)}),
+        "dropout": (replace(no_prune, regularizer="dropout"), {"alpha": grid["alpha"], "xi": (0.1, 0.2, 0.35, 0.5), "dropout": (0.3, 0.6)}),
+        "batchnorm": (replace(no_prune, regularizer="batchnorm", batch_size=64, lr=0.005, steps=2000, log_every=20), {**small, "seed": (0, 1, 2)}),
+        **{f"minibatch_{bs}": (minibatch_base(no_prune, bs, 1000), corner) for bs in (8, 64, 256)},
+    }
+    return Scale("quick", base, grid, "p 47, N 192, 1000 steps; panels wd (4 alpha x 5 xi x 6 wd = 120), seeds, dropout, batchnorm, minibatch 8/64/256", panels=panels)
 
 
 def paper_scale() -> Scale:
-    """The paper's Figure 3 weight-decay panels: p 97, N 500, 2000 steps, 17 x 19 x 4 = 1292 configs (GPU)."""
+    """The paper's Figure 3 panels: p 97, N 500, 2000 steps, 17 alpha x 19 xi (GPU).
+
+    wd {0, 5, 15, 20} (1292 configs); the Figure 1 cells over 5 seeds; dropout {0.3, 0.6, 0.9} at wd 0;
+    BatchNorm at batch 64, lr 0.005, 8000 steps (Figure 5 settings; the Figure 3 BN panels' own steps and
+    lr are UNVERIFIED, so one batch size is run); minibatch 8 and 256 (full batch is the wd panel's wd 0)."""
     base = GrokkingParams(p=97, N=500, steps=2000, log_every=10)
     grid = {
         "alpha": tuple(np.round(np.linspace(0.1, 0.9, 17), 4).tolist()),
         "xi": tuple(np.round(np.linspace(0.0, 0.9, 19), 4).tolist()),
         "weight_decay": (0.0, 5.0, 15.0, 20.0),
     }
-    return Scale("paper", base, grid, "p 97, N 500, 2000 steps, 17 alpha x 19 xi x 4 wd = 1292 configs")
+    no_prune = replace(base, prune_curves=False)
+    diagram = {"alpha": grid["alpha"], "xi": grid["xi"]}
+    panels = {
+        "wd": (base, grid),
+        "seeds": (base, {"alpha": (0.5,), "xi": (0.35,), "weight_decay": (0.0, 5.0, 15.0), "seed": (0, 1, 2, 3, 4)}),
+        "dropout": (replace(no_prune, regularizer="dropout"), {**diagram, "dropout": (0.3, 0.6, 0.9)}),
+        "batchnorm": (replace(no_prune, regularizer="batchnorm", batch_size=64, lr=0.005, steps=8000, log_every=40), diagram),
+        **{f"minibatch_{bs}": (minibatch_base(no_prune, bs, 2000), diagram) for bs in (8, 256)},
+    }
+    return Scale("paper", base, grid, "p 97, N 500, 2000 steps, 17 alpha x 19 xi; panels wd (x 4 wd = 1292), seeds, dropout, batchnorm, minibatch", panels=panels)
 
 
 def _claims(scale: str):
@@ -446,7 +709,7 @@ STUDY = Study(
     params_type=GrokkingParams,
     run=run,
     scales={"smoke": smoke_scale, "quick": quick_scale, "paper": paper_scale},
-    metric_dims={**{k: ("step",) for k in CURVES}, "ipr": ("neuron",)},
+    metric_dims={**{k: ("step",) for k in CURVES}, "ipr": ("neuron",), "bn_gamma": ("neuron",), **{k: ("neuron",) for k in prune_metric_names()}},
     coords=coords,
     divergence_metrics=("train_loss", "test_loss"),
     summarize=summarize,
