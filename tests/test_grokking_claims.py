@@ -12,6 +12,7 @@ import dataclasses
 
 import numpy as np
 import pytest
+import xarray as xr
 
 from rote.sims.study import Claim, Verdict
 from rote.sims.studies import grokking_claims as gc
@@ -185,21 +186,23 @@ def test_claim_lists_per_scale():
     assert len(gc.claims("smoke")) == 2
     for scale in ("quick", "paper"):
         claims = gc.claims(scale)
-        assert len(claims) == 6
-        assert len({c.name for c in claims}) == 6
+        assert len(claims) == 8
+        assert len({c.name for c in claims}) == 8
         assert all(c.prediction and c.tolerance for c in claims)
 
 
 def test_registered_sweep_claims_pass_on_their_evidence(grok_ds, cells_ds):
-    _, _, grok, phases, unlearning, bimodality = gc.claims("quick")
+    _, _, grok, phases, unlearning, bimodality, pruning, _ = gc.claims("quick")
     assert grok(grok_ds).passed, grok(grok_ds)
+    assert pruning(cells_ds).passed, pruning(cells_ds)
+    assert pruning({"wd": cells_ds}).passed  # panel evidence without a seeds panel
     for claim in (phases, unlearning, bimodality):
         v = claim(cells_ds)
         assert v.passed is True, v
 
 
 def test_claim_on_a_dataset_lacking_its_cell_fails_without_raising(grok_ds, cells_ds):
-    _, _, grok, phases, unlearning, bimodality = gc.claims("quick")
+    _, _, grok, phases, unlearning, bimodality, _, _ = gc.claims("quick")
     v = grok(cells_ds)  # no xi = 0 in cells_ds
     assert v.passed is False and v.measured.startswith("not measurable")
     for claim in (phases, bimodality):
@@ -224,3 +227,128 @@ def test_quick_scale_verify_end_to_end(tmp_path):
 
     assert cli.main(["sweep", "grokking", "--scale", "quick", "--out", str(tmp_path), "--no-progress"]) == 0
     assert cli.main(["verify", "grokking", "--scale", "quick", "--results", str(tmp_path), "--no-progress"]) == 0
+
+
+# --------------------------------------------------------------------------------------------------
+# 5 (dynamics part), 7 pruning, 8 BatchNorm (issue 4)
+# --------------------------------------------------------------------------------------------------
+
+
+def test_unlearning_fails_when_unlearning_precedes_grokking(cells_ds):
+    """The two-stage part of claim 5: a Full Inversion cell whose test accuracy reaches 90 % only after
+    its corrupted labels were unlearned (its test curve replaced by one that groks at the last step) fails."""
+    fi = dict(alpha=0.5, xi=0.2, weight_decay=10.0)
+    wrong = cells_ds.copy(deep=True)
+    late = np.where(cells_ds["step"].values < cells_ds["step"].values[-1], 0.5, 1.0)
+    wrong["test_acc"].loc[fi] = late
+    measured, ok = gc.check_unlearning(wrong, 0.7, P_QUICK)
+    assert not ok, measured
+    assert f"test 90% at {cells_ds['step'].values[-1]}" in measured
+
+
+def test_unlearning_fails_without_a_completed_unlearning(cells_ds):
+    """No Full Inversion cell that ends below 10 % corrupted accuracy: the ordering is not measured."""
+    wrong = cells_ds.copy(deep=True)
+    wrong["corrupt_acc"] = wrong["corrupt_acc"] * 0 + 0.5
+    measured, ok = gc.check_unlearning(wrong, 0.7, P_QUICK)
+    assert not ok, measured
+
+
+def test_pruning_passes_on_the_coexistence_cell(cells_ds):
+    measured, ok = gc.check_pruning(cells_ds, QUICK, P_QUICK)
+    assert ok, measured
+
+
+def test_pruning_fails_on_the_full_inversion_cell(cells_ds):
+    # the fully inverted net has no memorizing population: low-IPR-first pruning then costs test accuracy
+    # or there is nothing left to unlearn; high-IPR-first keeps no corrupted labels (there are none)
+    wrong = dataclasses.replace(QUICK, coexistence=QUICK.full_inversion)
+    measured, ok = gc.check_pruning(cells_ds, wrong, P_QUICK)
+    assert not ok, measured
+
+
+def test_pruning_fails_with_exchanged_orders(cells_ds):
+    swapped = cells_ds.copy()
+    for m in ("train_acc", "test_acc", "corrupt_acc", "clean_acc", "train_loss", "test_loss"):
+        swapped[f"prune_low_{m}"], swapped[f"prune_high_{m}"] = cells_ds[f"prune_high_{m}"], cells_ds[f"prune_low_{m}"]
+    measured, ok = gc.check_pruning(swapped, QUICK, P_QUICK)
+    assert not ok, measured
+
+
+def test_pruning_fails_when_the_random_control_matches_low_first(cells_ds):
+    """The random control must lose test accuracy much faster than low-IPR-first: a 'random' curve that
+    equals the low-IPR-first curve fails the claim."""
+    fake = cells_ds.copy()
+    fake["prune_random_test_acc"] = cells_ds["prune_low_test_acc"]
+    measured, ok = gc.check_pruning(fake, QUICK, P_QUICK)
+    assert not ok, measured
+
+
+def test_pruning_reads_every_seed_of_the_seeds_panel(cells_ds):
+    """With a seeds panel holding the coexistence cell, every seed is checked; one bad seed fails."""
+    a, x, w = QUICK.coexistence
+    one = cells_ds.sel(alpha=[a], xi=[x], weight_decay=[w])
+    seeds = xr.concat([one, one], dim=xr.DataArray([0, 1], dims="seed", name="seed"))
+    measured, ok = gc.check_pruning({"wd": cells_ds, "seeds": seeds}, QUICK, P_QUICK)
+    assert ok and measured.count("seed") == 2, measured
+    bad = seeds.copy(deep=True)
+    bad["prune_high_test_acc"][dict(seed=1)] = 1.0
+    measured, ok = gc.check_pruning({"wd": cells_ds, "seeds": bad}, QUICK, P_QUICK)
+    assert not ok and "fails" in measured, measured
+
+
+def test_spearman_matches_scipy():
+    from scipy.stats import spearmanr
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=200)
+    y = x + rng.normal(size=200)
+    y[:20] = np.round(y[:20])  # ties
+    assert gc.spearman(x, y) == pytest.approx(spearmanr(x, y).statistic, abs=1e-12)
+    assert gc.spearman(x, -x) == pytest.approx(-1)
+    assert np.isnan(gc.spearman([1.0, np.nan], [2.0, 3.0]))
+
+
+@pytest.fixture(scope="module")
+def bn_ds():
+    """The quick BatchNorm panel's claim cell (alpha 0.9, xi 0.2, batch 64, 2000 steps), one seed."""
+    from rote.sims import engine
+    from rote.sims.studies import grokking
+
+    base, _ = grokking.quick_scale().sweeps()["batchnorm"]
+    a, x = QUICK.batchnorm
+    return engine.sweep(grokking.STUDY, base, {"alpha": (a,), "xi": (x,), "seed": (0,)}, None, progress=False, log=lambda _: None)
+
+
+def test_batchnorm_passes(bn_ds):
+    measured, ok = gc.check_batchnorm({"batchnorm": bn_ds}, QUICK, P_QUICK)
+    assert ok, measured
+
+
+def test_batchnorm_fails_with_shuffled_gammas(bn_ds):
+    wrong = bn_ds.copy(deep=True)
+    wrong["bn_gamma"].values[...] = np.random.default_rng(0).permutation(bn_ds["bn_gamma"].values.ravel()).reshape(bn_ds["bn_gamma"].shape)
+    measured, ok = gc.check_batchnorm({"batchnorm": wrong}, QUICK, P_QUICK)
+    assert not ok, measured
+
+
+def test_batchnorm_fails_with_inverted_ipr(bn_ds):
+    wrong = bn_ds.copy(deep=True)
+    wrong["ipr"] = 1.0 - bn_ds["ipr"]
+    measured, ok = gc.check_batchnorm({"batchnorm": wrong}, QUICK, P_QUICK)
+    assert not ok, measured
+
+
+def test_batchnorm_fails_on_a_run_without_batchnorm(cells_ds):
+    c = cells_ds.sel(alpha=[0.9], xi=[0.2], weight_decay=0.0)
+    v = gc.claims("quick")[7]({"batchnorm": c, "wd": cells_ds})
+    assert v.passed is False and "not measurable" in v.measured, v
+
+
+def test_batchnorm_paper_rule_requires_inversion(bn_ds):
+    """At paper scale the claim also needs train below the inversion boundary; the quick-scale BatchNorm
+    net (Partial Inversion or Coexistence at p 47) fails that stricter rule."""
+    strict = dataclasses.replace(QUICK, bn_inverts=True)
+    train = float(bn_ds["train_acc"].isel(step=-1).squeeze())
+    measured, ok = gc.check_batchnorm({"batchnorm": bn_ds}, strict, P_QUICK)
+    assert (not ok) == (train >= 1 - 0.2 + 0.2 / P_QUICK + 0.05), measured
