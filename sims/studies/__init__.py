@@ -10,7 +10,7 @@ _MODULES = {"grokking": "grokking", "mha-capacity": "mha_capacity"}
 
 # Studies whose quick-scale claims are not yet all verified: usable one by one (`rote sweep/figures/
 # verify STUDY`), but left out of `rote reproduce` unless named with --study.
-IN_PROGRESS = {"mha-capacity"}
+IN_PROGRESS: set[str] = set()
 
 
 def names(include_in_progress: bool = True) -> list[str]:
