@@ -3,13 +3,20 @@
 Doshi, Das, He, Gromov, "To grok or not to grok" (arXiv 2310.13061); fact sheet
 shared/papers/grokking_corruption.md, sections 1.4, 2, 3 and 5.1.
 
-``make_all(ds, out_dir)`` reads a sweep Dataset (sims/studies/grokking.py: grid axes alpha, xi,
-weight_decay; curves over ``step``; per-neuron ``ipr``; ``phase`` from theory.grokking.classify_phase)
-and writes four PNGs:
+``make_all(evidence, out_dir)`` reads a sweep Dataset, or the {panel: Dataset} of a scale with panels
+(sims/studies/grokking.py: grid axes alpha, xi, weight_decay, seed, dropout; curves over ``step``;
+per-neuron ``ipr``, ``bn_gamma`` and pruning curves over ``neuron``; ``phase`` and the dynamics times
+from ``summarize``) and writes:
   phase_diagrams.png    phase per (alpha, xi) cell, one panel per weight decay (paper Fig. 3)
   training_curves.png   accuracies over steps for the coexistence / partial / full inversion cells (Fig. 1)
   ipr_histograms.png    per-neuron IPR histograms of the same cells, and mean IPR over steps (Fig. 4)
   analytic_accuracy.png Gromov's periodic solution (Eq. 2) vs width N: accuracy and logit statistics
+  two_stage.png         grokking then unlearning, with mean IPR and the dynamics times, mean ± std over seeds
+  dynamics_summary.png  t_train95 / t_test90 / t_unlearn over (alpha, xi) per weight decay
+  pruning.png           accuracies and losses vs fraction pruned, low / high IPR first and random (Figs. 6, 17)
+  regularizer_phase_diagrams.png  phases per dropout rate, BatchNorm, minibatch size (Fig. 3 panels)
+  batchnorm_gamma.png   per-neuron |gamma| vs IPR with Spearman correlations (Fig. 5)
+The last four need the pruning curves or the corresponding panels and are skipped without them.
 
 Figures are built on ``matplotlib.figure.Figure`` directly (Agg canvas, never registered with pyplot),
 so nothing stays open after saving and no global backend is switched for notebooks importing this.
@@ -47,18 +54,33 @@ PHASE_COLORS = {
 DARK_PHASES = {Phase.COEXISTENCE, Phase.FULL_INVERSION, Phase.MEMORIZATION, Phase.CONFUSION}  # white text
 
 
-def make_all(ds: xr.Dataset, out_dir: Path) -> list[Path]:
-    """Write every figure of the study into ``out_dir``; returns the PNG paths."""
+def make_all(evidence, out_dir: Path) -> list[Path]:
+    """Write every figure of the study into ``out_dir``; returns the PNG paths.
+
+    ``evidence``: one sweep Dataset (read as the ``wd`` panel), or {panel: Dataset} of a scale with
+    panels (sims/studies/grokking.py quick_scale). Figures of panels that are absent are skipped."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    ds = _with_grid_axes(ds)
+    panels = {"wd": evidence} if isinstance(evidence, xr.Dataset) else dict(evidence)
+    ds = _with_grid_axes(panels["wd"])
     cells = figure_cells(ds)
-    return [
+    seeds = panels.get("seeds")
+    written = [
         phase_diagrams(ds, out_dir / "phase_diagrams.png"),
         training_curves(ds, cells, out_dir / "training_curves.png"),
         ipr_histograms(ds, cells, out_dir / "ipr_histograms.png"),
         analytic_accuracy(_static(ds, "p"), _static(ds, "N"), out_dir / "analytic_accuracy.png"),
+        two_stage(ds, cells, seeds, out_dir / "two_stage.png"),
+        dynamics_summary(ds, out_dir / "dynamics_summary.png"),
     ]
+    if "prune_low_test_acc" in ds and np.isfinite(ds["prune_low_test_acc"].values).any():
+        written.append(pruning_curves(ds, cells, seeds, out_dir / "pruning.png"))
+    regularized = [(name, panels[name]) for name in ("dropout", "batchnorm", "minibatch_8", "minibatch_64", "minibatch_256") if name in panels]
+    if regularized:
+        written.append(regularizer_diagrams(ds, regularized, out_dir / "regularizer_phase_diagrams.png"))
+    if "batchnorm" in panels:
+        written.append(batchnorm_gamma(panels["batchnorm"], out_dir / "batchnorm_gamma.png"))
+    return written
 
 
 # --------------------------------------------------------------------------------------------------
@@ -347,5 +369,266 @@ def analytic_accuracy(p: int, trained_N: int, path: Path, draws: int = 5) -> Pat
         ax.set_xticks([], minor=True)
         ax.grid(alpha=0.3)
     fig.suptitle(f"Gromov's periodic solution (Eq. 2, A = (2/N)^(1/3)) at p {p}, no training", fontsize=10)
+    fig.savefig(path, dpi=DPI)
+    return path
+
+
+# --------------------------------------------------------------------------------------------------
+# 5. Dynamics: grokking, then unlearning (paper Sec. 5.1), with seeds as error bands
+# --------------------------------------------------------------------------------------------------
+
+TIMES = (("t_train95", "train ≥ 95%", "tab:blue"), ("t_test90", "test ≥ 90%", "tab:orange"), ("t_unlearn", "corrupted < 10% (unlearned)", "tab:red"))
+
+
+def _runs(seeds: xr.Dataset | None, c: xr.Dataset) -> xr.Dataset:
+    """The runs of cell ``c`` over seeds: the seeds panel's cell if it has it, else ``c`` alone (with a
+    seed dimension of length 1)."""
+    if seeds is not None and "seed" in seeds.dims:
+        try:
+            sel = {k: float(c[k]) for k in AXES if k in seeds.dims}
+            return seeds.sel(sel, method="nearest", tolerance=1e-6)
+        except KeyError:
+            pass
+    return c.expand_dims("seed") if "seed" not in c.dims else c
+
+
+def _band(ax, x, runs: xr.DataArray, color, label, scale=100.0):
+    """Mean over seeds as a line and mean ± std as a band; NaN-safe."""
+    values = scale * np.atleast_2d(runs.transpose("seed", ...).values)
+    mean = np.nanmean(values, 0)
+    ax.plot(x, mean, color=color, lw=1.4, label=label)
+    if values.shape[0] > 1:
+        std = np.nanstd(values, 0)
+        ax.fill_between(x, mean - std, mean + std, color=color, alpha=0.25, lw=0)
+
+
+def two_stage(ds: xr.Dataset, cells, seeds: xr.Dataset | None, path: Path) -> Path:
+    """The two stages (paper Sec. 5.1, Fig. 1): train / test / corrupted-subset accuracy and mean IPR
+    over steps in the Figure 1 cells, mean ± std over seeds when the ``seeds`` panel has the cell;
+    dotted verticals at the median t_train95, t_test90 and t_unlearn; dashed the full-inversion level
+    100(1 - xi + xi/p). Reads train_acc, test_acc, corrupt_acc, mean_ipr, t_*."""
+    p = _static(ds, "p")
+    fig = Figure(figsize=(max(4.4 * len(cells), 10), 4.6), layout="constrained")
+    if not cells:
+        return _empty(fig, "no coexistence / partial / full inversion cell in this sweep", path)
+    axes = np.atleast_1d(fig.subplots(1, len(cells), sharey=True))
+    for ax, (role, c) in zip(axes, cells):
+        runs = _runs(seeds, c)
+        step = runs["step"].values
+        _band(ax, step, runs["train_acc"], "tab:blue", "train (noisy labels)")
+        _band(ax, step, runs["test_acc"], "tab:orange", "test")
+        _band(ax, step, runs["corrupt_acc"], "tab:red", "corrupted subset vs noisy labels")
+        xi = float(c["xi"])
+        ax.axhline(100 * theory.full_inversion_train_accuracy(xi, p), color="tab:blue", ls="--", lw=1, label="full-inversion level 100(1 - ξ + ξ/p)")
+        for var, label, color in TIMES:
+            t = runs[var].values if var in runs else np.array([np.nan])
+            if np.isfinite(t).any():
+                ax.axvline(np.nanmedian(t), color=color, ls=":", lw=1.2, label=f"median step: {label}")
+        twin = ax.twinx()
+        _band(twin, step, runs["mean_ipr"], "tab:purple", "mean IPR (right axis)", scale=1.0)
+        twin.set_ylim(0, 1.05)
+        twin.set_ylabel("mean IPR", color="tab:purple", fontsize=8)
+        ax.set_xscale("symlog", linthresh=10, linscale=0.3)
+        ax.set_xlim(0, step[-1])
+        ax.set_ylim(-2, 102)
+        ax.set_xlabel("optimizer step (linear below 10, log above)")
+        n = runs.sizes.get("seed", 1)
+        ax.set_title(f"{role}: {_cell_label(c)}\n{n} seed{'s' if n > 1 else ''} (band: ± 1 std)", fontsize=9)
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("accuracy (%)")
+    handles, labels = [], []
+    for ax in axes:
+        for h, lab in zip(*ax.get_legend_handles_labels()):
+            if lab not in labels:
+                handles.append(h)
+                labels.append(lab)
+    h2, l2 = fig.axes[-1].get_legend_handles_labels()
+    fig.legend(handles + h2, labels + l2, loc="outside lower center", ncol=4, fontsize=8)
+    fig.suptitle(f"Two stages: grokking, then unlearning of the corrupted labels (paper Sec. 5.1)\n{_title(ds)}", fontsize=10)
+    fig.savefig(path, dpi=DPI)
+    return path
+
+
+def dynamics_summary(ds: xr.Dataset, path: Path) -> Path:
+    """t_train95, t_test90 and t_unlearn (rows) over (alpha, xi) per weight decay (columns), colour on a
+    log scale, '–' where never reached. Reads t_train95, t_test90, t_unlearn."""
+    from matplotlib.colors import LogNorm
+
+    alphas, xis, wds = (ds[a].values for a in AXES)
+    steps = _static(ds, "steps")
+    fig = Figure(figsize=(max(2.3 * len(wds), 10), 7.2), layout="constrained")
+    axes = fig.subplots(len(TIMES), len(wds), squeeze=False)
+    norm = LogNorm(vmin=max(1, _static(ds, "log_every")), vmax=steps)
+    image = None
+    for i, (var, label, _) in enumerate(TIMES):
+        for j, wd in enumerate(wds):
+            ax = axes[i, j]
+            t = ds[var].sel(weight_decay=wd).transpose("xi", "alpha").values if var in ds else np.full((len(xis), len(alphas)), np.nan)
+            image = ax.imshow(np.where(np.isfinite(t), t, np.nan), origin="lower", aspect="auto", cmap="viridis", norm=norm, interpolation="nearest")
+            for yi in range(len(xis)):
+                for xj in range(len(alphas)):
+                    text = f"{t[yi, xj]:.0f}" if np.isfinite(t[yi, xj]) else "–"
+                    ax.text(xj, yi, text, ha="center", va="center", fontsize=6, color="white" if np.isfinite(t[yi, xj]) and t[yi, xj] < np.sqrt(steps * 10) else "black")
+            ax.set_xticks(range(len(alphas)), [f"{a:g}" for a in alphas], fontsize=7)
+            ax.set_yticks(range(len(xis)), [f"{x:g}" for x in xis], fontsize=7)
+            if i == 0:
+                ax.set_title(f"weight decay {wd:g}", fontsize=9)
+            if i == len(TIMES) - 1:
+                ax.set_xlabel("α")
+            if j == 0:
+                ax.set_ylabel(f"{label}\nξ", fontsize=8)
+    fig.colorbar(image, ax=axes, shrink=0.6, label="optimizer step (log scale)")
+    fig.suptitle(f"When each stage happens: first step with train ≥ 95%, test ≥ 90%, corrupted-subset accuracy < 10% after its peak\n{_title(ds)}; '–' = never", fontsize=9)
+    fig.savefig(path, dpi=DPI)
+    return path
+
+
+# --------------------------------------------------------------------------------------------------
+# 6. Pruning by IPR (paper Figs. 6 and 17) with a random-order control
+# --------------------------------------------------------------------------------------------------
+
+PRUNE_SERIES = (("train_acc", "train", "tab:blue"), ("test_acc", "test", "tab:orange"), ("corrupt_acc", "corrupted subset", "tab:red"), ("clean_acc", "uncorrupted subset", "tab:green"))
+ORDER_LABELS = (("low", "lowest IPR first"), ("high", "highest IPR first"), ("random", "random order (mean of 5 orders)"))
+
+
+def pruning_curves(ds: xr.Dataset, cells, seeds: xr.Dataset | None, path: Path) -> Path:
+    """Accuracies (train, test, corrupted, uncorrupted) and losses (train, test) versus the fraction of
+    neurons pruned, no retraining, for each Figure 1 cell (rows) and order (columns: low IPR first,
+    high IPR first, random; last column: losses of all three). Mean ± std over seeds where the
+    ``seeds`` panel has the cell. Reads prune_{low,high,random}_*."""
+    fig = Figure(figsize=(15, 3.3 * max(len(cells), 1) + 0.8), layout="constrained")
+    if not cells:
+        return _empty(fig, "no coexistence / partial / full inversion cell in this sweep", path)
+    axes = fig.subplots(len(cells), 4, squeeze=False, sharex=True)
+    for i, (role, c) in enumerate(cells):
+        runs = _runs(seeds, c)
+        N = runs.sizes["neuron"]
+        frac = np.arange(N) / N
+        for j, (order, title) in enumerate(ORDER_LABELS):
+            ax = axes[i, j]
+            for var, label, color in PRUNE_SERIES:
+                _band(ax, frac, runs[f"prune_{order}_{var}"], color, label)
+            ax.set_ylim(-2, 102)
+            ax.grid(alpha=0.3)
+            ax.set_title(f"{role} ({_cell_label(c)}): {title}", fontsize=8)
+        ax = axes[i, 3]
+        for (order, title), ls in zip(ORDER_LABELS, ("-", "--", ":")):
+            _band(ax, frac, runs[f"prune_{order}_train_loss"], "tab:blue", f"train loss, {title}", scale=1.0)
+            _band(ax, frac, runs[f"prune_{order}_test_loss"], "tab:orange", f"test loss, {title}", scale=1.0)
+            for line in ax.get_lines()[-2:]:
+                line.set_linestyle(ls)
+        ax.set_yscale("log")
+        ax.grid(alpha=0.3)
+        ax.set_title(f"losses (MSE), {runs.sizes.get('seed', 1)} seed(s)", fontsize=8)
+        axes[i, 0].set_ylabel("accuracy (%)")
+    for ax in axes[-1]:
+        ax.set_xlabel("fraction of neurons pruned")
+    h1, l1 = axes[0, 0].get_legend_handles_labels()
+    h2, l2 = axes[0, 3].get_legend_handles_labels()
+    fig.legend(h1 + h2, l1 + l2, loc="outside lower center", ncol=5, fontsize=7)
+    fig.suptitle(f"Pruning the trained nets by per-neuron IPR, no retraining (paper Figs. 6, 17) with a random-order control\n{_title(ds)}; bands ± 1 std over seeds", fontsize=10)
+    fig.savefig(path, dpi=DPI)
+    return path
+
+
+# --------------------------------------------------------------------------------------------------
+# 7. Regularizers: phase diagrams per dropout rate, BatchNorm, minibatch size (paper Fig. 3)
+# --------------------------------------------------------------------------------------------------
+
+
+def _phase_panel(ax, phase: np.ndarray, corrupt: np.ndarray, alphas, xis, title: str):
+    values = sorted(PHASE_COLORS)
+    cmap = ListedColormap([PHASE_COLORS[v] for v in values])
+    norm = BoundaryNorm(np.arange(values[0] - 0.5, values[-1] + 1.0), cmap.N)
+    ax.imshow(phase, origin="lower", cmap=cmap, norm=norm, aspect="auto", interpolation="nearest")
+    for i in range(len(xis)):
+        for j in range(len(alphas)):
+            if np.isfinite(corrupt[i, j]) and phase[i, j] >= 0:
+                ax.text(j, i, f"c {100 * corrupt[i, j]:.0f}%", ha="center", va="center", fontsize=7, color="white" if phase[i, j] in DARK_PHASES else "black")
+    ax.set_xticks(range(len(alphas)), [f"{a:g}" for a in alphas], fontsize=7)
+    ax.set_yticks(range(len(xis)), [f"{x:g}" for x in xis], fontsize=7)
+    ax.set_xlabel("α")
+    ax.set_ylabel("ξ")
+    ax.set_title(title, fontsize=8)
+
+
+def _majority_phase(panel: xr.Dataset) -> xr.Dataset:
+    """Over a seed axis: the most frequent phase per cell and the mean final corrupted accuracy."""
+    if "seed" not in panel.dims:
+        return panel
+    phase = panel["phase"].transpose(..., "seed").values.astype(int)
+    flat = phase.reshape(-1, phase.shape[-1])
+    mode = np.array([np.bincount(row - row.min()).argmax() + row.min() for row in flat]).reshape(phase.shape[:-1])
+    out = panel.isel(seed=0).drop_vars("seed")
+    out["phase"] = (out["phase"].dims, mode)
+    out["final_corrupt_acc"] = panel["final_corrupt_acc"].mean("seed")
+    return out
+
+
+def regularizer_diagrams(ds: xr.Dataset, panels, path: Path) -> Path:
+    """One phase diagram over (alpha, xi) per regularizer setting: weight decay 0 (reference, from the
+    ``wd`` panel), each dropout rate, BatchNorm (majority phase over seeds), each minibatch size. Cell
+    text: final corrupted-subset accuracy. Reads phase, final_corrupt_acc."""
+    entries = []
+    ref = ds.sel(weight_decay=0.0, method="nearest")
+    entries.append(("no regularization (wd 0, full batch)", ref))
+    for name, panel in panels:
+        panel = _majority_phase(panel)
+        if name == "dropout":
+            for q in np.atleast_1d(panel["dropout"].values):
+                entries.append((f"dropout {q:g} (wd 0)", panel.sel(dropout=q)))
+        elif name == "batchnorm":
+            entries.append((f"BatchNorm, batch {_static(panel, 'batch_size')}, lr {_static(panel, 'lr'):g}, {_static(panel, 'steps')} steps", panel))
+        else:
+            entries.append((f"minibatch {_static(panel, 'batch_size')}, lr {_static(panel, 'lr'):.4g}, {_static(panel, 'steps')} steps", panel))
+    ncols = min(4, len(entries))
+    nrows = -(-len(entries) // ncols)
+    fig = Figure(figsize=(3.6 * ncols, 3.2 * nrows + 1.4), layout="constrained")
+    axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
+    for ax, (title, panel) in zip(axes, entries):
+        alphas, xis = np.atleast_1d(panel["alpha"].values), np.atleast_1d(panel["xi"].values)
+        phase = np.atleast_2d(panel["phase"].transpose("xi", "alpha").values.astype(int))
+        corrupt = np.atleast_2d(panel["final_corrupt_acc"].transpose("xi", "alpha").values)
+        _phase_panel(ax, phase, corrupt, alphas, xis, title)
+    for ax in axes[len(entries):]:
+        ax.set_visible(False)
+    present = set()
+    for _, panel in entries:
+        present |= set(np.unique(panel["phase"].values).astype(int).tolist())
+    handles = [Patch(color=PHASE_COLORS[v], label=_phase_name(v)) for v in sorted(PHASE_COLORS) if v in present]
+    fig.legend(handles=handles, loc="outside lower center", ncol=len(handles), fontsize=8)
+    fig.suptitle(f"Phases per regularizer (paper Fig. 3 panels); c = final corrupted-subset accuracy\n{_title(ds)} unless stated", fontsize=9)
+    fig.savefig(path, dpi=DPI)
+    return path
+
+
+def batchnorm_gamma(panel: xr.Dataset, path: Path) -> Path:
+    """BatchNorm mechanism (paper Fig. 5): per-neuron |gamma| against IPR in each cell of the BatchNorm
+    panel (all seeds pooled, one colour per seed), with the Spearman rank correlation per seed.
+    Reads ipr, bn_gamma."""
+    from ..sims.studies.grokking_claims import spearman
+
+    alphas, xis = np.atleast_1d(panel["alpha"].values), np.atleast_1d(panel["xi"].values)
+    fig = Figure(figsize=(3.3 * len(alphas), 2.9 * len(xis) + 0.8), layout="constrained")
+    axes = fig.subplots(len(xis), len(alphas), squeeze=False, sharex=True)
+    for i, x in enumerate(xis):
+        for j, a in enumerate(alphas):
+            ax = axes[len(xis) - 1 - i, j]
+            c = panel.sel(alpha=a, xi=x)
+            runs = [c.isel(seed=s) for s in range(c.sizes["seed"])] if "seed" in c.dims else [c]
+            rhos = []
+            for s, r in enumerate(runs):
+                ipr, gamma = r["ipr"].values, r["bn_gamma"].values
+                ax.scatter(ipr, gamma, s=4, alpha=0.5, color=f"C{s}")
+                rhos.append(spearman(ipr, gamma))
+            phase = _phase_name(int(runs[0]["phase"]))
+            ax.set_title(f"α {a:g}, ξ {x:g}: {phase}\nSpearman ρ {', '.join(f'{r:.2f}' for r in rhos)}", fontsize=8)
+            ax.set_yscale("log")
+            ax.grid(alpha=0.3)
+    for ax in axes[-1]:
+        ax.set_xlabel("per-neuron IPR")
+    for ax in axes[:, 0]:
+        ax.set_ylabel("|γ| (BatchNorm scale)")
+    fig.suptitle(f"BatchNorm damps memorizing (low-IPR) neurons (paper Fig. 5): batch {_static(panel, 'batch_size')}, lr {_static(panel, 'lr'):g}, {_static(panel, 'steps')} steps, p {_static(panel, 'p')}, N {_static(panel, 'N')}; one colour per seed", fontsize=9)
     fig.savefig(path, dpi=DPI)
     return path

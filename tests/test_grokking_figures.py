@@ -1,0 +1,57 @@
+"""figures/grokking.py draws every figure from panel evidence; the panels are built from the session's
+quick-scale cells (tests/conftest.py) so no extra training is needed: a fake dropout panel (the wd axis
+renamed), a fake BatchNorm panel with two seeds and |gamma| = IPR-like values, a seeds panel."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from rote.figures import grokking as figs
+
+NAMES = {
+    "phase_diagrams.png",
+    "training_curves.png",
+    "ipr_histograms.png",
+    "analytic_accuracy.png",
+    "two_stage.png",
+    "dynamics_summary.png",
+    "pruning.png",
+    "regularizer_phase_diagrams.png",
+    "batchnorm_gamma.png",
+}
+
+
+def fake_panels(cells_ds):
+    ds = cells_ds.copy()
+    ds.attrs["scale"] = "quick"
+    dropout = ds.sel(weight_decay=[0.0, 2.5]).rename(weight_decay="dropout")
+    bn_one = ds.sel(weight_decay=0.0, drop=True)
+    bn = xr.concat([bn_one, bn_one], dim=xr.DataArray([0, 1], dims="seed", name="seed"))
+    bn["bn_gamma"] = 0.05 + 0.1 * bn["ipr"]
+    seeds = xr.concat([ds, ds], dim=xr.DataArray([0, 1], dims="seed", name="seed"))
+    minibatch = ds.sel(weight_decay=0.0, drop=True)
+    return {"wd": ds, "seeds": seeds, "dropout": dropout, "batchnorm": bn, "minibatch_8": minibatch}
+
+
+def test_make_all_writes_every_figure_from_panels(cells_ds, tmp_path):
+    written = figs.make_all(fake_panels(cells_ds), tmp_path)
+    assert {p.name for p in written} == NAMES
+    assert all(p.stat().st_size > 10_000 for p in written)
+
+
+@pytest.mark.slow  # the bare-Dataset path is also drawn by tests/test_cli.py (smoke scale)
+def test_make_all_on_a_bare_dataset_skips_the_panel_figures(cells_ds, tmp_path):
+    written = figs.make_all(cells_ds, tmp_path)
+    names = {p.name for p in written}
+    assert "pruning.png" in names and "two_stage.png" in names
+    assert not names & {"regularizer_phase_diagrams.png", "batchnorm_gamma.png"}
+
+
+def test_majority_phase_over_seeds(cells_ds):
+    one = cells_ds.sel(weight_decay=0.0, drop=True)
+    other = one.copy(deep=True)
+    other["phase"] = other["phase"] * 0 + 4
+    three = xr.concat([one, other, one], dim=xr.DataArray([0, 1, 2], dims="seed", name="seed"))
+    np.testing.assert_array_equal(figs._majority_phase(three)["phase"].values, one["phase"].values)
