@@ -13,6 +13,7 @@ one line on stderr and exit code 2; a failed claim in ``verify`` is exit code 1.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -116,8 +117,38 @@ def load_evidence(study, scale_name: str, root: Path):
     from . import engine
 
     sweeps = study.scale(scale_name).sweeps()
-    loaded = {panel: engine.load_dataset((root / panel if panel else root) / "results.nc") for panel in sweeps}
+    loaded = {}
+    for panel, (base, axes) in sweeps.items():
+        path = (root / panel if panel else root) / "results.nc"
+        loaded[panel] = ds = engine.load_dataset(path)
+        differs = config_mismatch(ds.attrs.get("config"), engine.Grid.build(base, axes).fingerprint(study.name))
+        if differs:
+            print(f"rote: warning: {path} was made by a different configuration than the current {scale_name} scale "
+                  f"({differs}); a custom sweep is fine, stale results should be re-made with `rote sweep`", file=sys.stderr)
     return loaded[""] if list(loaded) == [""] else loaded
+
+
+def config_mismatch(saved_json: str | None, current: dict) -> str:
+    """'' if a results file's saved configuration equals ``current`` (a Grid fingerprint), else a short
+    description of what differs (base fields and axes)."""
+    if not saved_json:
+        return "no configuration recorded"
+    try:
+        saved = json.loads(saved_json)
+    except (TypeError, ValueError):
+        return "unreadable configuration"
+    if saved == json.loads(json.dumps(current)):
+        return ""
+    parts = []
+    base_s, base_c = saved.get("base", {}), current.get("base", {})
+    changed = sorted(k for k in set(base_s) | set(base_c) if base_s.get(k) != json.loads(json.dumps(base_c.get(k))))
+    if changed:
+        parts.append("base " + ", ".join(changed[:6]) + ("..." if len(changed) > 6 else ""))
+    axes_s, axes_c = saved.get("axes", {}), json.loads(json.dumps(current.get("axes", {})))
+    changed = sorted(k for k in set(axes_s) | set(axes_c) if axes_s.get(k) != axes_c.get(k))
+    if changed:
+        parts.append("axes " + ", ".join(changed))
+    return "; ".join(parts) or "study or parameter type"
 
 
 def _has_results(study, scale_name: str, root: Path) -> bool:

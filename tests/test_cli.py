@@ -254,3 +254,26 @@ def test_huge_integer_parameter_is_a_one_line_error(capsys, tmp_path):
     except OverflowError:
         pytest.fail("OverflowError escaped cli.main")
     assert_one_line_error(rc, capsys.readouterr())
+
+
+def test_results_of_another_configuration_are_flagged(capsys, smoke_dir, tmp_path):
+    """Figures/verify on results the current scale would not make (stale or custom) print one warning
+    naming what differs; the scale's own results print none."""
+    assert cli.main(["figures", "grokking", "--scale", "smoke", "--results", str(smoke_dir), "--out", str(tmp_path / "f1")]) == 0
+    assert "warning" not in capsys.readouterr().err
+    other = tmp_path / "other"
+    assert cli.main(["sweep", "grokking", *SMOKE, "--out", str(other), "--set", "seed=3"]) == 0
+    capsys.readouterr()
+    assert cli.main(["figures", "grokking", "--scale", "smoke", "--results", str(other), "--out", str(tmp_path / "f2")]) == 0
+    err = capsys.readouterr().err
+    assert "warning" in err and "different configuration" in err and "seed" in err
+
+
+def test_config_mismatch_descriptions():
+    current = {"study": "s", "params_type": "P", "base": {"a": 1, "b": 2.0}, "axes": {"x": [1, 2]}}
+    import json
+
+    assert cli.config_mismatch(json.dumps(current), current) == ""
+    assert "base b" in cli.config_mismatch(json.dumps({**current, "base": {"a": 1, "b": 3.0}}), current)
+    assert "axes x" in cli.config_mismatch(json.dumps({**current, "axes": {"x": [1]}}), current)
+    assert cli.config_mismatch(None, current) and cli.config_mismatch("{bad", current)

@@ -18,7 +18,7 @@ def _is_png(path):
 
 @pytest.fixture(scope="module")
 def smoke_heads():
-    """The smoke scale's heads panel, summarized, in memory (out_dir None), with two of its four T values:
+    """The smoke scale's heads panel, summarized, in memory (out_dir None), with its two T values:
     T is static, so each value is one compile (10-20 s on a busy 2-core machine); H x T x seed = 12 configs."""
     base, grid = m.smoke_scale().panels["heads"]
     return engine.sweep(m.STUDY, base, {**grid, "T": (16, 64)}, None, scale="smoke", progress=False)

@@ -517,8 +517,10 @@ def token_pe_setting(T: int, n: int, d: int, rng: np.random.Generator, vocab: in
 
     Embedding table (vocab, d) ~ N(0, 1); position 0 is the query token (PE(0), as in the official code),
     positions 1..n the context. mix=True applies ``uniform_mix`` first (the proposition's route from
-    Assumptions 2-3 to 1-2): queries then span at most vocab + 1 dimensions, so General Position fails
-    when vocab + 1 < d while Kruskal rank >= n holds for vocab + 1 >= n. mix=False: raw embeddings; the
+    Assumptions 2-3 to 1-2): a query is then sum_v c_v emb[v] + (a constant positional term) with
+    sum_v c_v = 2, an affine set of dimension vocab - 1 off the origin, so queries span at most vocab
+    dimensions (measured: exactly vocab); General Position fails when vocab < d while Kruskal rank >= n
+    holds for vocab >= n. mix=False: raw embeddings; the
     queries take only ``vocab`` distinct values (Assumption 1 fails, like the ViT embeddings of Table 1).
     Returns queries (T, d), contexts (T, n, d).
     """
