@@ -22,11 +22,17 @@
 # training, and a fraction xi of the training labels is replaced by random labels. The network is
 # f(m, n) = W (U e_m + V e_n)^2, trained full-batch with AdamW on MSE.
 #
-# The story in four steps:
+# The story in seven steps:
 # 1. a network that solves the task *exists in closed form* (periodic weights, Eq. 2);
 # 2. trained networks find it and **generalize while memorizing** the corrupted labels (Coexistence);
-# 3. weight decay makes them **unlearn** the corrupted labels: Partial, then Full Inversion;
-# 4. the per-neuron IPR separates periodic (generalizing) neurons from memorizing ones.
+# 3. weight decay makes them **unlearn** the corrupted labels: Partial, then Full Inversion, in two
+#    stages (grok first, unlearn second);
+# 4. the per-neuron IPR separates periodic (generalizing) neurons from memorizing ones;
+# 5. pruning proves it: removing the low-IPR neurons erases the memorized labels and keeps the
+#    generalization, removing the high-IPR ones does the opposite, and a random order does neither;
+# 6. every regularizer removes memorization its own way: dropout like weight decay, BatchNorm by
+#    damping the memorizing neurons instead of removing them;
+# 7. the phase diagram.
 
 # %%
 import os
@@ -118,7 +124,81 @@ axes[0].legend(fontsize=8)
 plt.show()
 
 # %% [markdown]
-# ## The phase diagram, one slice
+# ### The two stages, timed
+# `summarize` reads three times off every run's curves: the first step with train accuracy >= 95 %
+# (fit), with test accuracy >= 90 % (grokked), and the first step after its peak where the corrupted
+# subset's accuracy is < 10 % (unlearned; never, without weight decay):
+
+# %%
+for wd in ds.weight_decay.values:
+    run = ds.sel(alpha=0.9, xi=0.35, weight_decay=wd)
+    print(f"wd {wd:4.1f}: train 95% at step {float(run.t_train95):5.0f}, test 90% at {float(run.t_test90):5.0f}, "
+          f"corrupted < 10% at {float(run.t_unlearn):5.0f}  (NaN = never)")
+
+# %% [markdown]
+# ## 5. Pruning shows which neurons do what
+# Each run also prunes its final network, without retraining: neurons are removed cumulatively in
+# order of their IPR (lowest first, or highest first) or in 5 random orders (a control the paper
+# lacks). In the Coexistence net, removing the low-IPR neurons erases the memorized labels
+# (corrupted-subset accuracy falls to chance, train accuracy to 100(1 - xi) %) while test accuracy
+# stays; removing the high-IPR neurons destroys generalization and keeps the memorized labels;
+# random order degrades both together.
+
+# %%
+co = ds.sel(alpha=0.9, xi=0.35, weight_decay=0.0)
+frac = np.arange(N) / N
+fig, axes = plt.subplots(1, 3, figsize=(13, 3.4), sharey=True)
+for ax, (order, title) in zip(axes, (("low", "lowest IPR first"), ("high", "highest IPR first"), ("random", "random order (mean of 5)"))):
+    for var, label in (("train_acc", "train"), ("test_acc", "test"), ("corrupt_acc", "corrupted"), ("clean_acc", "uncorrupted")):
+        ax.plot(frac, 100 * co[f"prune_{order}_{var}"], label=label)
+    ax.set_title(f"Coexistence net: {title}")
+    ax.set_xlabel("fraction of neurons pruned")
+axes[0].set_ylabel("accuracy (%)")
+axes[0].legend(fontsize=8)
+plt.show()
+for order in ("low", "high", "random"):
+    k = int(round(0.5 * N))
+    print(f"{order:6s} first, half the neurons pruned: test {100 * float(co[f'prune_{order}_test_acc'][k]):5.1f}%  "
+          f"corrupted {100 * float(co[f'prune_{order}_corrupt_acc'][k]):5.1f}%")
+
+# %% [markdown]
+# ## 6. Regularizers remove memorization
+# **Dropout** (on the hidden pre-activation, before the square) acts like weight decay: it pushes the
+# neurons toward periodic weights and the net inverts. **BatchNorm** after the square does not remove
+# the low-IPR neurons; it learns per-neuron scales |gamma| that are small exactly for them (paper
+# Fig. 5), pruning them from data. Both runs below are one vectorised sweep each.
+
+# %%
+drop = engine.sweep(study.STUDY, replace(base, regularizer="dropout", prune_curves=False),
+                    {"alpha": (0.9,), "xi": (0.35,), "dropout": (0.3, 0.6)}, None, progress=False)
+for q in drop.dropout.values:
+    run = drop.sel(alpha=0.9, xi=0.35, dropout=q)
+    print(f"dropout {q:.1f} (wd 0): {theory.Phase(int(run.phase)).label:17s} train {100 * float(run.final_train_acc):5.1f}%  "
+          f"test {100 * float(run.final_test_acc):5.1f}%  corrupted {100 * float(run.final_corrupt_acc):5.1f}%  "
+          f"neurons with IPR < 0.2: {100 * float((run.ipr < 0.2).mean()):.0f}%")
+
+bn_base, _ = study.quick_scale().sweeps()["batchnorm"]
+bn = engine.sweep(study.STUDY, bn_base, {"alpha": (0.9,), "xi": (0.2,)}, None, progress=False).sel(alpha=0.9, xi=0.2)
+from rote.sims.studies.grokking_claims import spearman
+
+ipr, gamma = bn.ipr.values, bn.bn_gamma.values
+fig, ax = plt.subplots(figsize=(5, 3.4))
+ax.scatter(ipr, gamma, s=6)
+ax.set_yscale("log")
+ax.set_xlabel("per-neuron IPR")
+ax.set_ylabel("|gamma| (BatchNorm scale)")
+ax.set_title(f"BatchNorm, batch 64: Spearman rho = {spearman(ipr, gamma):.2f}")
+plt.show()
+print(f"BatchNorm: {theory.Phase(int(bn.phase)).label}, train {100 * float(bn.final_train_acc):.1f}%, test {100 * float(bn.final_test_acc):.1f}%; "
+      f"median |gamma| {np.median(gamma[ipr < 0.2]):.3f} (IPR < 0.2) vs {np.median(gamma[ipr > 0.7]):.3f} (IPR > 0.7)")
+
+# %% [markdown]
+# At p 47 BatchNorm damps the memorizing neurons (rank correlation well above 0.5) but leaves enough
+# of them to stop short of Full Inversion (the paper's p 97 run inverts); minibatch noise alone also
+# moves the phases (`rote figures grokking` draws the dropout, BatchNorm and minibatch phase diagrams).
+
+# %% [markdown]
+# ## 7. The phase diagram, one slice
 # Sweeping alpha and weight decay at xi 0.35 (18 runs in one vectorised sweep) shows the phases of
 # the paper's Figure 3: Memorization at small alpha, Coexistence without regularization, Partial and
 # Full Inversion as weight decay grows, Forgetting at the largest weight decay. The full quick grid
