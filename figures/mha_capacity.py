@@ -58,7 +58,8 @@ def make_all(evidence, out_dir: Path) -> list[Path]:
           if isinstance(v, xr.Dataset) and "capacity" in v and "T" in v.dims}
     paths = []
     if any(name in ev for name, _, _ in PANELS) or "heads_random" in ev:
-        paths.append(capacity_figure(ev, out_dir / "capacity.png"))
+        paths.append(capacity_figure(ev, out_dir / "capacity_memorized.png", measure="max_memorized"))
+        paths.append(capacity_figure(ev, out_dir / "capacity.png", measure="capacity"))
     heads_name = "heads" if "heads" in ev else "heads_random" if "heads_random" in ev else None
     if heads_name is not None:
         paths.append(memorized_vs_T(ev[heads_name], out_dir / "memorized_vs_T.png", heads_name))
@@ -145,8 +146,6 @@ def _at_best_lr(ds: xr.Dataset, var: str) -> xr.DataArray:
 
 def _with_seed_stats(ds: xr.Dataset) -> xr.Dataset:
     """A panel with a seed axis and the seed statistics of ``summarize`` (one seed: all equal capacity)."""
-    if "seed" in ds.dims and "capacity_mean" in ds:
-        return ds
     ds = ds.copy()
     if "seed" not in ds.dims:
         seed = [_static(ds, "seed")] if "seed" not in ds.coords else [ds["seed"].item()]
@@ -160,7 +159,20 @@ def _with_seed_stats(ds: xr.Dataset) -> xr.Dataset:
                         ("min", cap.min("seed")), ("max", cap.max("seed"))):
         if f"capacity_{name}" not in ds:
             ds[f"capacity_{name}"] = value
+    if "max_memorized" in ds and "max_memorized_mean" not in ds:
+        M, k = ds["max_memorized"], ds.sizes["seed"]
+        mean = M.mean("seed")
+        half = _t975(k - 1) * M.std("seed", ddof=1) / np.sqrt(k) if k > 1 else xr.zeros_like(mean)
+        ds["max_memorized_mean"], ds["max_memorized_lo"], ds["max_memorized_hi"] = mean, mean - half, mean + half
+        ds["max_memorized_min"], ds["max_memorized_max"] = M.min("seed"), M.max("seed")
+        ds["max_memorized_censored"] = M >= float(ds["T"].max()) - 0.5  # the whole T grid memorized
     return ds
+
+
+def _t975(df: int) -> float:
+    from ..sims.studies.mha_capacity import t975
+
+    return t975(df)
 
 
 def _empty(fig: Figure, message: str, path: Path) -> Path:
@@ -190,15 +202,17 @@ def _unique_legend(fig: Figure, axes, order: tuple[str, ...] = (), **kwargs):
 # --------------------------------------------------------------------------------------------------
 
 
-def _capacity_series(ax, ds: xr.Dataset, axis: str, color: str, label: str, offset: float = 0.0) -> list[float]:
+def _capacity_series(ax, ds: xr.Dataset, axis: str, color: str, label: str, offset: float = 0.0,
+                     measure: str = "capacity") -> list[float]:
     """Seed mean with t-interval error bars, seed min/max as faint markers, censored points open with an
-    upward arrow, seeds below the T grid as down triangles at the smallest T. Returns the y values drawn."""
+    upward arrow, seeds below the T grid as down triangles at the smallest T. ``measure``: 'capacity'
+    (T99) or 'max_memorized' (M). Returns the y values drawn."""
     x = ds[axis].values.astype(float)
     xs = x * (1 + offset) if ax.get_xscale() == "log" else x + offset
-    mean, lo, hi, mn, mx = (_selected(ds, v, (axis,)).values.astype(float) for v in
-                            ("capacity_mean", "capacity_lo", "capacity_hi", "capacity_min", "capacity_max"))
-    cap = _selected(ds, "capacity", (axis, "seed")).values.astype(float)
-    censored = _selected(ds, "capacity_censored", (axis, "seed")).values.astype(bool)
+    mean, lo, hi, mn, mx = (_selected(ds, f"{measure}_{v}", (axis,)).values.astype(float) for v in
+                            ("mean", "lo", "hi", "min", "max"))
+    cap = _selected(ds, measure, (axis, "seed")).values.astype(float)
+    censored = _selected(ds, f"{measure}_censored", (axis, "seed")).values.astype(bool)
     T_grid = ds["T"].values.astype(float)
     k = cap.shape[1]
     any_cens = censored.any(axis=1)
@@ -240,9 +254,18 @@ def _bound_curves(ds: xr.Dataset, axis: str, x: np.ndarray):
     return np.broadcast_to(con, x.shape).astype(float), np.broadcast_to(dpc, x.shape).astype(float)
 
 
-def capacity_figure(evidence: dict, path: Path) -> Path:
-    """Capacity T99 (largest T with >= 99 % training accuracy, best lr per (T, seed)) vs H, n and d_h,
-    beside H(min(n,d_h)-1)+1 and H d_h + d. Reads capacity*, capacity_censored."""
+MEASURES = {
+    "max_memorized": ("memorization capacity M (examples)",
+                      "chance-corrected memorized count M = max over T of T (acc − 1/C)/(1 − 1/C) (the claims' measure)"),
+    "capacity": ("capacity T99 (examples)", "largest T with ≥ 99% training accuracy"),
+}
+
+
+def capacity_figure(evidence: dict, path: Path, measure: str = "capacity") -> Path:
+    """Capacity vs H, n and d_h, beside H(min(n,d_h)-1)+1 and H d_h + d. ``measure`` 'capacity': T99
+    (largest T with >= 99 % training accuracy, best lr per (T, seed)), reads capacity*; 'max_memorized':
+    M, the chance-corrected memorized count maximised over T (what the claims test)."""
+    ylabel, what = MEASURES[measure]
     present = [(name, axis, xlabel) for name, axis, xlabel in PANELS
                if name in evidence or (name == "heads" and "heads_random" in evidence)]
     fig = Figure(figsize=(max(5.2 * len(present), 11.5), 5.6), layout="constrained")
@@ -266,7 +289,7 @@ def capacity_figure(evidence: dict, path: Path) -> Path:
         for j, (key, sub, label) in enumerate(parts):
             offset = (j - (len(parts) - 1) / 2) * (0.04 if ax.get_xscale() == "log" else 0.06 * width)
             color = SERIES_COLORS.get(key, "tab:blue") if len(parts) <= 2 else f"C{j}"
-            ys += _capacity_series(ax, sub, axis, color, label, offset)
+            ys += _capacity_series(ax, sub, axis, color, label, offset, measure)
         # bounds: a dense integer grid, since min(n, d_h) kinks between grid points
         dense = np.unique(np.r_[np.arange(xs_all.min(), xs_all.max() + 1), xs_all]) if axis != "H" else xs_all
         drawn = set()
@@ -290,17 +313,29 @@ def capacity_figure(evidence: dict, path: Path) -> Path:
         fixed_txt = ", ".join(f"{k} = {v}" for k, v in fixed.items() if np.ndim(v) == 0)
         ax.set_title(f"capacity vs {xlabel.split()[-1]} ({fixed_txt})", fontsize=10)
         ax.set_xlabel(xlabel + (" (log scale)" if ax.get_xscale() == "log" else ""))
-        ax.set_ylabel("capacity T99 (examples)")
+        ax.set_ylabel(ylabel)
         ax.set_xticks(xs_all, [f"{v:g}" for v in xs_all])
         ax.set_xticks([], minor=True)
-        if ys and max(ys) / min(ys) > 30:
+        if measure == "max_memorized" and axis == "H" and name in evidence:  # the claim's fit, drawn
+            from ..sims.studies.mha_capacity_claims import fit_line
+
+            H = evidence[name]["H"].values.astype(float)
+            M = _selected(evidence[name], "max_memorized_mean", ("H",)).values.astype(float)
+            use = (H >= 2) & np.isfinite(M)
+            if use.sum() >= 3:
+                slope, icpt, r2 = fit_line(H[use], M[use])
+                ax.plot(H[use], icpt + slope * H[use], color="0.3", ls="-.", lw=1.2,
+                        label=f"least-squares line on H ≥ 2 (shared): {slope:.0f} per head, R² {r2:.3f}")
+        if measure == "max_memorized":
+            ax.set_ylim(0, 1.1 * max(v for v in ys if v <= 1.5 * float(parts[0][1]["T"].max())))
+        elif ys and max(ys) / min(ys) > 30:
             ax.set_yscale("log")
         ax.grid(alpha=0.3)
-    _unique_legend(fig, axes, order=("trained", "seed min", "censored", "some seed", "construction", "Dana", "d_h = n"),
+    _unique_legend(fig, axes, order=("trained", "least-squares", "seed min", "censored", "some seed", "construction", "Dana", "d_h = n"),
                    ncol=3 if len(present) == 3 else 2, fontsize=8)
     fig.suptitle(
-        f"Memorization capacity of one multi-head attention layer (paper Fig. 2): largest T with ≥ 99% training "
-        f"accuracy, {_lr_text(ref, '(T, seed)')}\n{_title(ref)}\n"
+        f"Memorization capacity of one multi-head attention layer (paper Fig. 2): {what}, "
+        f"{_lr_text(ref, '(T, seed)')}\n{_title(ref)}\n"
         "The bound caps the construction with attention frozen (fact sheet 3.3), not a trained model: trained "
         "W_Q, W_K can memorize more.",
         fontsize=10,
