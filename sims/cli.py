@@ -1,7 +1,7 @@
 """The `rote` command line.
 
     rote list                                   studies and their scales
-    rote sweep STUDY [--scale quick] [--out DIR] [--chunk-size C] [--set axis=v1,v2 ...]
+    rote sweep STUDY [--scale quick] [--out DIR] [--chunk-size C] [--set axis=v1,v2 ...] [--matmul-precision P]
     rote figures STUDY [--scale quick] [--results DIR] [--out DIR]
     rote verify STUDY [--scale quick] [--results DIR]   (runs the sweep first if it has no results)
     rote reproduce [--scale quick] [--study S ...]       sweep, figures and verify for every study
@@ -81,7 +81,14 @@ def cmd_list(args) -> int:
     return 0
 
 
-def do_sweep(study_name: str, scale_name: str, out: str | None, chunk_size: int | None = None, overrides=None, progress=True):
+def engine_precisions() -> tuple[str, ...]:
+    from .engine import MATMUL_PRECISIONS
+
+    return MATMUL_PRECISIONS
+
+
+def do_sweep(study_name: str, scale_name: str, out: str | None, chunk_size: int | None = None, overrides=None, progress=True,
+             matmul_precision: str | None = None):
     """Run (or resume) every sweep of a scale: its grid, or each of its panels into RESULTS/PANEL.
     Returns {panel ('' for a single grid): Dataset} and the results root."""
     from . import engine
@@ -103,7 +110,8 @@ def do_sweep(study_name: str, scale_name: str, out: str | None, chunk_size: int 
                 axes[name] = values
         path = root / panel if panel else root
         t0 = time.perf_counter()
-        ds = engine.sweep(study, base, axes, path, scale=scale_name, chunk_size=chunk_size, progress=progress and engine.is_writer())
+        ds = engine.sweep(study, base, axes, path, scale=scale_name, chunk_size=chunk_size, progress=progress and engine.is_writer(),
+                          matmul_precision=matmul_precision)
         if ds is None:  # not process 0 of a multi-process run
             continue
         label = f"{study_name} {scale_name}" + (f" [{panel}]" if panel else "")
@@ -148,6 +156,8 @@ def config_mismatch(saved_json: str | None, current: dict) -> str:
     changed = sorted(k for k in set(axes_s) | set(axes_c) if axes_s.get(k) != axes_c.get(k))
     if changed:
         parts.append("axes " + ", ".join(changed))
+    if saved.get("matmul_precision") != current.get("matmul_precision"):
+        parts.append(f"matmul precision {saved.get('matmul_precision', 'default')}")
     return "; ".join(parts) or "study or parameter type"
 
 
@@ -159,7 +169,8 @@ def cmd_sweep(args) -> int:
     from .studies import get
 
     base = get(args.study).scale(args.scale).base
-    do_sweep(args.study, args.scale, args.out, args.chunk_size, _parse_set(args.set, base), progress=not args.no_progress)
+    do_sweep(args.study, args.scale, args.out, args.chunk_size, _parse_set(args.set, base), progress=not args.no_progress,
+             matmul_precision=args.matmul_precision)
     return 0
 
 
@@ -289,6 +300,8 @@ def build_parser() -> argparse.ArgumentParser:
     common(p, "--out")
     p.add_argument("--chunk-size", type=int, default=None, help="configs per jit(vmap) call (default: from device memory)")
     p.add_argument("--set", action="append", metavar="AXIS=V[,V...]", help="override a parameter or an axis (repeatable)")
+    p.add_argument("--matmul-precision", default=None, choices=engine_precisions(),
+                   help="JAX default matmul precision for the sweep (TF32 / bf16 on GPUs; CPUs compute fp32 regardless)")
     p.set_defaults(func=cmd_sweep)
 
     p = sub.add_parser("figures", help="regenerate a study's figures from saved results")

@@ -55,6 +55,10 @@ from .study import Study
 MANIFEST_FORMAT = 1
 CONFIG_DIM = "config"
 CPU_CONFIGS_PER_DEVICE = 4
+# jax_default_matmul_precision values: 'float32' (full fp32), 'tensorfloat32' (TF32 tensor cores on
+# NVIDIA Ampere and later), 'bfloat16' (one bf16 pass). XLA on CPU computes fp32 whatever is asked
+# (measured here: identical products), so the choice matters on GPUs and TPUs.
+MATMUL_PRECISIONS = ("float32", "tensorfloat32", "bfloat16")
 LOCK_EMPTY_GRACE_S = 10.0  # an empty lock file older than this was left by a process killed while creating it
 _LEFTOVER = re.compile(r"^\.(?:.+\.tmp|write-probe)-(\d+)$")  # temp/probe files, named with their writer's pid
 _CHUNK_NAME = re.compile(r"^chunk-\d+-\d+-[0-9a-f]+\.npz$")
@@ -96,9 +100,12 @@ class Grid:
     base: Any
     axes: Mapping[str, tuple]
     configs: tuple
+    matmul_precision: str | None = None  # None: JAX's default; else part of the sweep's identity on disk
 
     @classmethod
-    def build(cls, base, axes: Mapping[str, Sequence]) -> "Grid":
+    def build(cls, base, axes: Mapping[str, Sequence], matmul_precision: str | None = None) -> "Grid":
+        if matmul_precision is not None and matmul_precision not in MATMUL_PRECISIONS:
+            raise RoteError(f"matmul precision must be one of {', '.join(MATMUL_PRECISIONS)}, got {matmul_precision!r}")
         names = {f.name for f in dataclasses.fields(base)}
         unknown = [a for a in axes if a not in names]
         if unknown:
@@ -115,7 +122,7 @@ class Grid:
         for name in P.traced_fields(base):
             for value in {getattr(base, name)} | set(norm.get(name, ())):
                 _check_representable(name, value)
-        return cls(base, norm, configs)
+        return cls(base, norm, configs, matmul_precision)
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -126,7 +133,10 @@ class Grid:
 
     def fingerprint(self, study: str) -> dict:
         """What identifies this sweep on disk: the study, every base parameter and the axes."""
-        return {"study": study, "params_type": type(self.base).__name__, "base": _jsonable(P.as_dict(self.base)), "axes": _jsonable(dict(self.axes))}
+        fp = {"study": study, "params_type": type(self.base).__name__, "base": _jsonable(P.as_dict(self.base)), "axes": _jsonable(dict(self.axes))}
+        if self.matmul_precision is not None:
+            fp["matmul_precision"] = self.matmul_precision
+        return fp
 
     def groups(self) -> dict[tuple, list[int]]:
         """Flat indices grouped by the values of the static fields (one compiled function each)."""
@@ -620,6 +630,7 @@ def provenance(study: Study, scale: str | None, grid: Grid, wall_s: float, chunk
         "python_version": sys.version.split()[0],
         "device": _device_kind(),
         "backend": jax.default_backend(),
+        "matmul_precision": grid.matmul_precision or "default",
         "wall_time_s": round(wall_s, 3),
         "compute_time_s": round(chunk_wall_s, 3),
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -665,16 +676,19 @@ def sweep(
     chunk_size: int | None = None,
     progress: bool = True,
     log=None,
+    matmul_precision: str | None = None,
 ) -> xr.Dataset:
     """Run (or resume) a sweep and return the merged, summarized Dataset.
 
     out_dir None runs in memory (nothing written, nothing resumed). In a multi-process run, processes
-    other than 0 return None.
+    other than 0 return None. ``matmul_precision`` (one of MATMUL_PRECISIONS) sets JAX's default matmul
+    precision for the whole sweep and becomes part of its identity on disk (a directory made at one
+    precision refuses to be resumed at another).
     """
     if log is None:
         log = lambda msg: print(msg, file=sys.stderr)  # noqa: E731
     t0 = time.perf_counter()
-    grid = Grid.build(base, axes)
+    grid = Grid.build(base, axes, matmul_precision)
     check_memory(study, grid)
     run_dir = RunDir(out_dir, study.name, grid) if out_dir is not None and is_writer() else None
     if run_dir is not None:
@@ -682,7 +696,9 @@ def sweep(
     with run_dir.lock() if run_dir is not None else contextlib.nullcontext():
         if run_dir is not None:
             run_dir.check()
-        ds = _sweep_locked(study, grid, run_dir, scale, chunk_size, progress, log, t0)
+        precision = jax.default_matmul_precision(matmul_precision) if matmul_precision else contextlib.nullcontext()
+        with precision:
+            ds = _sweep_locked(study, grid, run_dir, scale, chunk_size, progress, log, t0)
     return ds
 
 

@@ -277,3 +277,16 @@ def test_config_mismatch_descriptions():
     assert "base b" in cli.config_mismatch(json.dumps({**current, "base": {"a": 1, "b": 3.0}}), current)
     assert "axes x" in cli.config_mismatch(json.dumps({**current, "axes": {"x": [1]}}), current)
     assert cli.config_mismatch(None, current) and cli.config_mismatch("{bad", current)
+
+
+def test_matmul_precision_is_recorded_and_part_of_the_sweep_identity(capsys, tmp_path):
+    out = tmp_path / "bf16"
+    assert cli.main(["sweep", "grokking", *SMOKE, "--out", str(out), "--matmul-precision", "bfloat16"]) == 0
+    ds = engine.load_dataset(out / "results.nc")
+    assert ds.attrs["matmul_precision"] == "bfloat16"
+    capsys.readouterr()
+    # the same directory refuses a resume at another precision (its numbers would mix two precisions)
+    rc = cli.main(["sweep", "grokking", *SMOKE, "--out", str(out)])
+    assert_one_line_error(rc, capsys.readouterr(), "different sweep")
+    assert cli.main(["figures", "grokking", "--scale", "smoke", "--results", str(out), "--out", str(tmp_path / "f")]) == 0
+    assert "matmul precision bfloat16" in capsys.readouterr().err
