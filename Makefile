@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 
-.PHONY: env reproduce test test-slow bench clean
+.PHONY: env reproduce test test-slow bench bench-grokking bench-mha clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,8 +22,13 @@ test: env               ## default test suite (slow tests excluded)
 test-slow: env          ## only the slow tests
 	$(BIN)/pytest -q -m slow
 
-bench: env              ## side-by-side speed table + bench_out/grokking.json (engine, loops, torch if installed: pip install torch==2.13.0)
+bench: bench-grokking bench-mha   ## both side-by-side speed tables (torch rows if installed: pip install torch==2.13.0)
+
+bench-grokking: env     ## grokking step: engine vs JAX loop vs torch + bench_out/grokking.json
 	$(BIN)/python benchmarks/bench_grokking.py
+
+bench-mha: env          ## attention model at the official defaults: engine vs JAX loop vs torch + bench_out/mha.json
+	$(BIN)/python benchmarks/bench_mha.py
 
 clean:
 	rm -rf $(VENV) results bench_out
