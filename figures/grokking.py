@@ -16,7 +16,8 @@ from ``summarize``) and writes:
   pruning.png           accuracies and losses vs fraction pruned, low / high IPR first and random (Figs. 6, 17)
   regularizer_phase_diagrams.png  phases per dropout rate, BatchNorm, minibatch size (Fig. 3 panels)
   batchnorm_gamma.png   per-neuron |gamma| vs IPR with Spearman correlations (Fig. 5)
-The last four need the pruning curves or the corresponding panels and are skipped without them.
+  width_pruning.png     neurons prunable (lowest IPR first) with test >= 90 % vs width N, seed means ± SE (App. Q)
+The last five need the pruning curves or the corresponding panels and are skipped without them.
 
 Figures are built on ``matplotlib.figure.Figure`` directly (Agg canvas, never registered with pyplot),
 so nothing stays open after saving and no global backend is switched for notebooks importing this.
@@ -80,6 +81,8 @@ def make_all(evidence, out_dir: Path) -> list[Path]:
         written.append(regularizer_diagrams(ds, regularized, out_dir / "regularizer_phase_diagrams.png"))
     if "batchnorm" in panels:
         written.append(batchnorm_gamma(panels["batchnorm"], out_dir / "batchnorm_gamma.png"))
+    if "width" in panels and "n_prunable_low" in panels["width"]:
+        written.append(width_pruning(panels["width"], out_dir / "width_pruning.png"))
     return written
 
 
@@ -630,5 +633,44 @@ def batchnorm_gamma(panel: xr.Dataset, path: Path) -> Path:
     for ax in axes[:, 0]:
         ax.set_ylabel("|γ| (BatchNorm scale)")
     fig.suptitle(f"BatchNorm damps memorizing (low-IPR) neurons (paper Fig. 5): batch {_static(panel, 'batch_size')}, lr {_static(panel, 'lr'):g}, {_static(panel, 'steps')} steps, p {_static(panel, 'p')}, N {_static(panel, 'N')}; one colour per seed", fontsize=9)
+    fig.savefig(path, dpi=DPI)
+    return path
+
+
+# --------------------------------------------------------------------------------------------------
+# 8. How much can be pruned, versus width (paper App. Q)
+# --------------------------------------------------------------------------------------------------
+
+
+def width_pruning(panel: xr.Dataset, path: Path) -> Path:
+    """Neurons prunable with test accuracy >= 90 % (lowest IPR first, and the random-order control)
+    versus width N: count (left) and fraction of N (right), mean ± standard error over seeds, each seed
+    a dot. Reads n_prunable_low, n_prunable_random (sims.studies.grokking.prunable_neurons)."""
+    widths = np.atleast_1d(panel["N"].values).astype(float)
+    fig = Figure(figsize=(10, 4.0), layout="constrained")
+    count_ax, frac_ax = fig.subplots(1, 2)
+    for order, label, color in (("low", "lowest IPR first", "tab:blue"), ("random", "random order (mean curve of 5)", "tab:gray")):
+        values = panel[f"n_prunable_{order}"].transpose("N", ...).values.reshape(len(widths), -1)
+        n = np.sum(np.isfinite(values), 1)
+        mean = np.nanmean(values, 1)
+        se = np.nanstd(values, 1, ddof=1) / np.sqrt(np.maximum(n, 1)) if values.shape[1] > 1 else np.zeros(len(widths))
+        for ax, scale in ((count_ax, 1.0), (frac_ax, 100.0 / widths)):
+            s = np.asarray(scale) * np.ones(len(widths))
+            ax.errorbar(widths, mean * s, yerr=se * s, fmt="o-", color=color, capsize=3, label=f"{label} (mean ± SE)")
+            for j in range(values.shape[1]):
+                ax.scatter(widths, values[:, j] * s, s=8, color=color, alpha=0.35)
+    count_ax.plot(widths, widths, "k:", lw=1, label="all neurons (N)")
+    count_ax.set_ylabel("neurons prunable with test ≥ 90%")
+    frac_ax.set_ylabel("prunable fraction of N (%)")
+    seeds = panel.sizes.get("seed", 1)
+    for ax in (count_ax, frac_ax):
+        ax.set_xscale("log")
+        ax.set_xticks(widths, [f"{w:g}" for w in widths])
+        ax.set_xticks([], minor=True)
+        ax.set_xlabel("hidden width N (log scale)")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    cell = f"α {_static(panel, 'alpha')}, ξ {_static(panel, 'xi')}, wd {_static(panel, 'weight_decay')}, lr {_static(panel, 'lr')}"
+    fig.suptitle(f"How much of the net can be pruned by IPR without losing generalization, vs width (paper App. Q)\np {_static(panel, 'p')}, {_static(panel, 'steps')} steps, {cell}; {seeds} seeds", fontsize=9)
     fig.savefig(path, dpi=DPI)
     return path

@@ -186,13 +186,13 @@ def test_claim_lists_per_scale():
     assert len(gc.claims("smoke")) == 2
     for scale in ("quick", "paper"):
         claims = gc.claims(scale)
-        assert len(claims) == 8
-        assert len({c.name for c in claims}) == 8
+        assert len(claims) == 9
+        assert len({c.name for c in claims}) == 9
         assert all(c.prediction and c.tolerance for c in claims)
 
 
 def test_registered_sweep_claims_pass_on_their_evidence(grok_ds, cells_ds):
-    _, _, grok, phases, unlearning, bimodality, pruning, _ = gc.claims("quick")
+    _, _, grok, phases, unlearning, bimodality, pruning, _, _ = gc.claims("quick")
     assert grok(grok_ds).passed, grok(grok_ds)
     assert pruning(cells_ds).passed, pruning(cells_ds)
     assert pruning({"wd": cells_ds}).passed  # panel evidence without a seeds panel
@@ -202,7 +202,7 @@ def test_registered_sweep_claims_pass_on_their_evidence(grok_ds, cells_ds):
 
 
 def test_claim_on_a_dataset_lacking_its_cell_fails_without_raising(grok_ds, cells_ds):
-    _, _, grok, phases, unlearning, bimodality, _, _ = gc.claims("quick")
+    _, _, grok, phases, unlearning, bimodality, _, _, _ = gc.claims("quick")
     v = grok(cells_ds)  # no xi = 0 in cells_ds
     assert v.passed is False and v.measured.startswith("not measurable")
     for claim in (phases, bimodality):
@@ -352,3 +352,39 @@ def test_batchnorm_paper_rule_requires_inversion(bn_ds):
     train = float(bn_ds["train_acc"].isel(step=-1).squeeze())
     measured, ok = gc.check_batchnorm({"batchnorm": bn_ds}, strict, P_QUICK)
     assert (not ok) == (train >= 1 - 0.2 + 0.2 / P_QUICK + 0.05), measured
+
+
+def width_panel(fractions_low, fractions_random, widths=(96, 192, 384)):
+    """A synthetic width panel: n_prunable_{low,random} = fraction * N per (N, seed)."""
+    w = np.asarray(widths, float)[:, None]
+    return xr.Dataset(
+        {"n_prunable_low": (("N", "seed"), np.asarray(fractions_low) * w), "n_prunable_random": (("N", "seed"), np.asarray(fractions_random) * w)},
+        coords={"N": list(widths), "seed": list(range(np.shape(fractions_low)[1]))},
+    )
+
+
+# quick-scale measurements (p 47, alpha 0.9, xi 0.2, wd 2.5; 5 seeds): fractions prunable lowest-IPR first / random
+QUICK_LOW = [[0.625, 0.635, 0.615, 0.542, 0.573], [0.771, 0.760, 0.771, 0.750, 0.734], [0.839, 0.862, 0.846, 0.836, 0.831]]
+QUICK_RANDOM = [[0.542, 0.542, 0.531, 0.510, 0.500], [0.531, 0.563, 0.536, 0.495, 0.505], [0.508, 0.518, 0.516, 0.523, 0.536]]
+
+
+def test_width_claim_passes_on_growing_fractions():
+    measured, ok = gc.check_width({"width": width_panel(QUICK_LOW, QUICK_RANDOM)})
+    assert ok, measured
+
+
+def test_width_claim_fails_with_reversed_widths():
+    reversed_n = width_panel(QUICK_LOW, QUICK_RANDOM).assign_coords(N=[384, 192, 96])
+    measured, ok = gc.check_width({"width": reversed_n})
+    assert not ok, measured
+
+
+def test_width_claim_fails_when_random_order_matches_low_first():
+    measured, ok = gc.check_width({"width": width_panel(QUICK_LOW, QUICK_LOW)})
+    assert not ok, measured
+
+
+def test_width_claim_fails_on_a_flat_fraction():
+    flat = [[0.6] * 5] * 3
+    measured, ok = gc.check_width({"width": width_panel(flat, QUICK_RANDOM)})
+    assert not ok, measured

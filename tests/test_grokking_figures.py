@@ -20,6 +20,7 @@ NAMES = {
     "pruning.png",
     "regularizer_phase_diagrams.png",
     "batchnorm_gamma.png",
+    "width_pruning.png",
 }
 
 
@@ -32,7 +33,13 @@ def fake_panels(cells_ds):
     bn["bn_gamma"] = 0.05 + 0.1 * bn["ipr"]
     seeds = xr.concat([ds, ds], dim=xr.DataArray([0, 1], dims="seed", name="seed"))
     minibatch = ds.sel(weight_decay=0.0, drop=True)
-    return {"wd": ds, "seeds": seeds, "dropout": dropout, "batchnorm": bn, "minibatch_8": minibatch}
+    widths = np.array([96.0, 192.0, 384.0])[:, None]
+    width = xr.Dataset(
+        {"n_prunable_low": (("N", "seed"), widths * [[0.6, 0.62], [0.75, 0.77], [0.84, 0.85]]), "n_prunable_random": (("N", "seed"), widths * 0.52 + np.zeros((3, 2)))},
+        coords={"N": [96, 192, 384], "seed": [0, 1]},
+        attrs=ds.attrs,
+    )
+    return {"wd": ds, "seeds": seeds, "dropout": dropout, "batchnorm": bn, "minibatch_8": minibatch, "width": width}
 
 
 def test_make_all_writes_every_figure_from_panels(cells_ds, tmp_path):

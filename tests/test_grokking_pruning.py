@@ -150,3 +150,13 @@ def test_summarize_adds_dynamics_times():
     np.testing.assert_array_equal(out["t_test90"].values, [20, 20])
     assert np.isnan(out["t_unlearn"].values[0]) and out["t_unlearn"].values[1] == 40
     assert "NaN if never" in out["t_unlearn"].attrs["description"]
+
+
+def test_prunable_neurons_is_the_largest_k_above_90_percent():
+    c = xr.DataArray(
+        [[0.95, 0.92, 0.91, 0.85, 0.95], [0.5, 0.95, 0.95, 0.95, 0.5], [0.95, 0.95, 0.95, np.nan, np.nan], [0.5, 0.5, 0.5, 0.5, 0.5]],
+        dims=("x", "neuron"),
+    )
+    got = grokking.prunable_neurons(c).values
+    np.testing.assert_array_equal(got[:3], [4, 3, 2])  # a dip below 90 % does not end it; NaN never counts
+    assert np.isnan(got[3])  # never at 90 %

@@ -573,6 +573,18 @@ def unlearning_step(corrupt: xr.DataArray, threshold: float = UNLEARNED) -> xr.D
     return steps.where(below).min("step").where(peak >= threshold)
 
 
+def prunable_neurons(curve: xr.DataArray, threshold: float = TEST_GROKKED) -> xr.DataArray:
+    """How many neurons can be pruned (in the curve's order) with test accuracy still >= threshold
+    (paper App. Q): the largest k with curve[k] >= threshold, over the ``neuron`` axis read as k, so
+    N - k neurons must remain. Decision (the paper gives only Figure 32): the largest such k, not the
+    end of the leading run, because low-IPR-first curves of Coexistence nets dip near 90 % and recover
+    once the memorizing neurons are gone. NaN entries (a narrower net inside a merge over widths, or
+    curves switched off) never count; NaN if no k qualifies."""
+    ok = (curve >= threshold).fillna(False)
+    k = xr.DataArray(np.arange(curve.sizes["neuron"], dtype=float), dims="neuron")
+    return k.where(ok).max("neuron")
+
+
 def summarize(ds: xr.Dataset) -> xr.Dataset:
     """Add final accuracies, the test peak, the phase label (fact sheet 3) and the dynamics per config:
     t_train95 (train accuracy first >= 95 %), t_test90 (test first >= 90 %), t_unlearn (corrupted-subset
@@ -593,6 +605,10 @@ def summarize(ds: xr.Dataset) -> xr.Dataset:
     ds["t_train95"] = first_step_at_or_above(ds["train_acc"], TRAIN_FIT)
     ds["t_test90"] = first_step_at_or_above(ds["test_acc"], TEST_GROKKED)
     ds["t_unlearn"] = unlearning_step(ds["corrupt_acc"])
+    if "prune_low_test_acc" in ds:
+        for order in ("low", "random"):
+            ds[f"n_prunable_{order}"] = prunable_neurons(ds[f"prune_{order}_test_acc"])
+            ds[f"n_prunable_{order}"].attrs["description"] = f"neurons prunable ({order} order) with test accuracy >= 90% (App. Q); NaN if none"
     for name, text in (("t_train95", "train accuracy first >= 95%"), ("t_test90", "test accuracy first >= 90%"), ("t_unlearn", "corrupted-subset accuracy first < 10% after its peak")):
         ds[name].attrs["description"] = f"optimizer step at which {text}; NaN if never"
     return ds
@@ -647,7 +663,10 @@ def quick_scale() -> Scale:
     5 / 10) over 5 seeds, for error bars; ``dropout`` the phase diagram at dropout 0.3 and 0.6, wd 0
     (dropout 0 is the ``wd`` panel's wd 0); ``batchnorm`` BatchNorm after the square, batch 64,
     lr 0.005, 2000 steps (about the paper's 84 epochs of Figure 5); ``minibatch_8/64/256`` without
-    BatchNorm, the paper's step and lr scaling from batch 256 at 1000 steps.
+    BatchNorm, the paper's step and lr scaling from batch 256 at 1000 steps; ``width`` the Appendix Q
+    width sweep, N 96 / 192 / 384 x 5 seeds at alpha 0.9, xi 0.2, wd 2.5: at p 47 no cell is Coexistence
+    at all three widths (narrow nets invert, wide ones memorize: pilots at wd 0-2.5), and this one
+    generalizes at all of them (Full / Partial Inversion, Coexistence), which is what App. Q measures.
     """
     base = GrokkingParams(p=47, N=192, steps=1000, log_every=10)
     grid = {
@@ -664,6 +683,7 @@ def quick_scale() -> Scale:
         "dropout": (replace(no_prune, regularizer="dropout"), {"alpha": grid["alpha"], "xi": (0.1, 0.2, 0.35, 0.5), "dropout": (0.3, 0.6)}),
         "batchnorm": (replace(no_prune, regularizer="batchnorm", batch_size=64, lr=0.005, steps=2000, log_every=20), {**small, "seed": (0, 1, 2)}),
         **{f"minibatch_{bs}": (minibatch_base(no_prune, bs, 1000), corner) for bs in (8, 64, 256)},
+        "width": (replace(base, alpha=0.9, xi=0.2, weight_decay=2.5), {"N": (96, 192, 384), "seed": (0, 1, 2, 3, 4)}),
     }
     return Scale("quick", base, grid, "p 47, N 192, 1000 steps; panels wd (4 alpha x 5 xi x 6 wd = 120), seeds, dropout, batchnorm, minibatch 8/64/256", panels=panels)
 
@@ -673,7 +693,9 @@ def paper_scale() -> Scale:
 
     wd {0, 5, 15, 20} (1292 configs); the Figure 1 cells over 5 seeds; dropout {0.3, 0.6, 0.9} at wd 0;
     BatchNorm at batch 64, lr 0.005, 8000 steps (Figure 5 settings; the Figure 3 BN panels' own steps and
-    lr are UNVERIFIED, so one batch size is run); minibatch 8 and 256 (full batch is the wd panel's wd 0)."""
+    lr are UNVERIFIED, so one batch size is run); minibatch 8 and 256 (full batch is the wd panel's wd 0);
+    the Appendix Q width sweep (lr 0.005, wd 1.0, alpha 0.5, xi 0.35; N 500-5000 x 10 seeds, the paper
+    has 40 seeds up to N 10000)."""
     base = GrokkingParams(p=97, N=500, steps=2000, log_every=10)
     grid = {
         "alpha": tuple(np.round(np.linspace(0.1, 0.9, 17), 4).tolist()),
@@ -688,6 +710,7 @@ def paper_scale() -> Scale:
         "dropout": (replace(no_prune, regularizer="dropout"), {**diagram, "dropout": (0.3, 0.6, 0.9)}),
         "batchnorm": (replace(no_prune, regularizer="batchnorm", batch_size=64, lr=0.005, steps=8000, log_every=40), diagram),
         **{f"minibatch_{bs}": (minibatch_base(no_prune, bs, 2000), diagram) for bs in (8, 256)},
+        "width": (replace(base, alpha=0.5, xi=0.35, lr=0.005, weight_decay=1.0), {"N": (500, 1000, 2000, 5000), "seed": tuple(range(10))}),
     }
     return Scale("paper", base, grid, "p 97, N 500, 2000 steps, 17 alpha x 19 xi; panels wd (x 4 wd = 1292), seeds, dropout, batchnorm, minibatch", panels=panels)
 

@@ -1,4 +1,4 @@
-"""Claims of the `grokking` study: fact sheet 6.4, acceptance criteria 1-8.
+"""Claims of the `grokking` study: fact sheet 6.4, acceptance criteria 1-8, and App. Q (claim 9).
 
 Each claim states its prediction and tolerance beside the check that applies them. Claims 1-2 are
 analytic (theory/, no training); claims 3-6 read the scale's sweep Dataset. The check functions are
@@ -19,7 +19,9 @@ Scale adaptations (decided here; the paper-scale numbers are the fact sheet's):
     vs 1646 for 500), so its low-IPR fraction threshold is 40 % instead of 50 % (pilot: 47 %).
   * Evidence. At quick and paper scale the sweep has panels (sims/studies/grokking.py): claims 3-7
     read the ``wd`` panel, claim 7 also every seed of the ``seeds`` panel, claim 8 the ``batchnorm``
-    panel. A bare Dataset (smoke scale, tests) is read as the ``wd`` panel.
+    panel, claim 9 the ``width`` panel.
+  * Width (claim 9, App. Q; the paper's values exist only in its Figure 32, UNVERIFIED): we test the
+    shape the text states (the prunable percentage grows with width) and add the random-order control. A bare Dataset (smoke scale, tests) is read as the ``wd`` panel.
   * Pruning (claim 7) uses the fact sheet's fractions 0.6 / 0.3 / 0.5 as k = round(f N) neurons pruned
     (115 / 58 / 96 of 192 at quick scale) in the coexistence cell of the scale, for every seed
     available. At p 47, N 192 the memorized labels are spread over more neurons: the high-IPR
@@ -367,6 +369,27 @@ def check_batchnorm(evidence, cells: Cells, p: int, min_rho: float = 0.5):
     return f"(alpha {a}, xi {x}): " + "; ".join(parts), ok
 
 
+def check_width(evidence, min_gain: float = 0.10):
+    """App. Q: the fraction of neurons prunable lowest-IPR-first with test >= 90 % grows with width N
+    (seed means strictly increasing, and from the narrowest to the widest net by >= min_gain), while the
+    random-order control stays below the low-IPR-first fraction at every N (by more than 2 standard
+    errors of the paired difference)."""
+    ds = panel(evidence, "width")
+    widths = np.atleast_1d(ds["N"].values).astype(float)
+    if len(widths) < 2:
+        raise ValueError("the width panel needs at least two widths")
+    low = ds["n_prunable_low"].transpose("N", ...).values.reshape(len(widths), -1) / widths[:, None]
+    rnd = ds["n_prunable_random"].transpose("N", ...).values.reshape(len(widths), -1) / widths[:, None]
+    mean = np.nanmean(low, 1)
+    diff = low - rnd
+    se = np.nanstd(diff, 1, ddof=1) / np.sqrt(np.sum(np.isfinite(diff), 1)) if diff.shape[1] > 1 else np.zeros(len(widths))
+    order = np.argsort(widths)
+    grows = bool(np.all(np.diff(mean[order]) > 0)) and mean[order][-1] - mean[order][0] >= min_gain
+    control = bool(np.all(np.nanmean(diff, 1) > 2 * se))
+    parts = [f"N {w:g}: low {100 * m:.1f}% vs random {100 * np.nanmean(r):.1f}% (remain {w * (1 - m):.0f})" for w, m, r in zip(widths[order], mean[order], rnd[order])]
+    return "; ".join(parts) + f" ({low.shape[1]} seeds)", grows and control and bool(np.all(np.isfinite(mean)))
+
+
 def claims(scale: str) -> list[Claim]:
     analytic = [
         Claim(
@@ -425,5 +448,11 @@ def claims(scale: str) -> list[Claim]:
             "BN damps memorizing neurons: |gamma_k| rank-correlates with IPR_k" + ("; inverts" if cells.bn_inverts else ""),
             bn_tol,
             lambda ev: check_batchnorm(ev, cells, p),
+        ),
+        Claim(
+            "9 App. Q: prunable fraction vs width",
+            "neurons prunable lowest-IPR first with test >= 90% grow faster than N (fraction grows); random order stays below",
+            "seed means strictly increasing in N, +10 points narrowest to widest; random below low by > 2 SE at every N",
+            lambda ev: check_width(ev),
         ),
     ]
