@@ -74,7 +74,7 @@ def make_all(evidence, out_dir: Path) -> list[Path]:
         two_stage(ds, cells, seeds, out_dir / "two_stage.png"),
         dynamics_summary(ds, out_dir / "dynamics_summary.png"),
     ]
-    if "prune_low_test_acc" in ds and np.isfinite(ds["prune_low_test_acc"].values).any():
+    if any(d is not None and "prune_low_test_acc" in d and np.isfinite(d["prune_low_test_acc"].values).any() for d in (ds, seeds)):
         written.append(pruning_curves(ds, cells, seeds, out_dir / "pruning.png"))
     regularized = [(name, panels[name]) for name in ("dropout", "batchnorm", "minibatch_8", "minibatch_64", "minibatch_256") if name in panels]
     if regularized:

@@ -22,7 +22,8 @@
 # training, and a fraction xi of the training labels is replaced by random labels. The network is
 # f(m, n) = W (U e_m + V e_n)^2, trained full-batch with AdamW on MSE.
 #
-# The story in seven steps:
+# The story in seven steps (the first sweep below also computes each run's pruning curves,
+# `prune_curves=1`, used in step 5):
 # 1. a network that solves the task *exists in closed form* (periodic weights, Eq. 2);
 # 2. trained networks find it and **generalize while memorizing** the corrupted labels (Coexistence);
 # 3. weight decay makes them **unlearn** the corrupted labels: Partial, then Full Inversion, in two
@@ -76,7 +77,7 @@ print("IPR of the analytic neurons (rfft convention):", float(np.nanmean(theory.
 # the three runs together:
 
 # %%
-ds = engine.sweep(study.STUDY, base, {"alpha": (0.9,), "xi": (0.35,), "weight_decay": (0.0, 5.0, 10.0)}, None, progress=False)
+ds = engine.sweep(study.STUDY, replace(base, prune_curves=1), {"alpha": (0.9,), "xi": (0.35,), "weight_decay": (0.0, 5.0, 10.0)}, None, progress=False)
 level = float(theory.full_inversion_train_accuracy(0.35, P))
 fig, axes = plt.subplots(1, 3, figsize=(13, 3.6), sharey=True)
 for ax, wd in zip(axes, ds.weight_decay.values):
@@ -169,7 +170,7 @@ for order in ("low", "high", "random"):
 # Fig. 5), pruning them from data. Both runs below are one vectorised sweep each.
 
 # %%
-drop = engine.sweep(study.STUDY, replace(base, regularizer="dropout", prune_curves=False),
+drop = engine.sweep(study.STUDY, replace(base, regularizer="dropout", prune_curves=0),
                     {"alpha": (0.9,), "xi": (0.35,), "dropout": (0.3, 0.6)}, None, progress=False)
 for q in drop.dropout.values:
     run = drop.sel(alpha=0.9, xi=0.35, dropout=q)

@@ -191,11 +191,13 @@ def test_claim_lists_per_scale():
         assert all(c.prediction and c.tolerance for c in claims)
 
 
-def test_registered_sweep_claims_pass_on_their_evidence(grok_ds, cells_ds):
+def test_registered_sweep_claims_pass_on_their_evidence(grok_ds, cells_ds, prune_ds):
     _, _, grok, phases, unlearning, bimodality, pruning, _, _ = gc.claims("quick")
     assert grok(grok_ds).passed, grok(grok_ds)
-    assert pruning(cells_ds).passed, pruning(cells_ds)
-    assert pruning({"wd": cells_ds}).passed  # panel evidence without a seeds panel
+    assert pruning(prune_ds).passed, pruning(prune_ds)
+    assert pruning({"wd": prune_ds}).passed  # panel evidence without a seeds panel
+    v = pruning({"wd": cells_ds})  # the quick wd panel computes no pruning curves: not measurable, fails
+    assert v.passed is False and "not measurable" in v.measured, v
     for claim in (phases, unlearning, bimodality):
         v = claim(cells_ds)
         assert v.passed is True, v
@@ -254,46 +256,59 @@ def test_unlearning_fails_without_a_completed_unlearning(cells_ds):
     assert not ok, measured
 
 
-def test_pruning_passes_on_the_coexistence_cell(cells_ds):
-    measured, ok = gc.check_pruning(cells_ds, QUICK, P_QUICK)
+@pytest.fixture(scope="module")
+def prune_ds():
+    """The quick coexistence and full-inversion cells (alpha 0.9, xi 0.35, wd 0 / 10) with pruning curves,
+    as the quick seeds panel computes them (seed 0)."""
+    from rote.sims import engine
+    from rote.sims.studies import grokking
+
+    base, _ = grokking.quick_scale().sweeps()["seeds"]
+    return engine.sweep(grokking.STUDY, base, {"alpha": (0.9,), "xi": (0.35,), "weight_decay": (0.0, 10.0)}, None, progress=False, log=lambda _: None)
+
+
+def test_pruning_passes_on_the_coexistence_cell(prune_ds):
+    measured, ok = gc.check_pruning(prune_ds, QUICK, P_QUICK)
     assert ok, measured
 
 
-def test_pruning_fails_on_the_full_inversion_cell(cells_ds):
+def test_pruning_fails_on_the_full_inversion_cell(prune_ds):
     # the fully inverted net has no memorizing population: low-IPR-first pruning then costs test accuracy
     # or there is nothing left to unlearn; high-IPR-first keeps no corrupted labels (there are none)
     wrong = dataclasses.replace(QUICK, coexistence=QUICK.full_inversion)
-    measured, ok = gc.check_pruning(cells_ds, wrong, P_QUICK)
+    measured, ok = gc.check_pruning(prune_ds, wrong, P_QUICK)
     assert not ok, measured
 
 
-def test_pruning_fails_with_exchanged_orders(cells_ds):
-    swapped = cells_ds.copy()
+def test_pruning_fails_with_exchanged_orders(prune_ds):
+    swapped = prune_ds.copy()
     for m in ("train_acc", "test_acc", "corrupt_acc", "clean_acc", "train_loss", "test_loss"):
-        swapped[f"prune_low_{m}"], swapped[f"prune_high_{m}"] = cells_ds[f"prune_high_{m}"], cells_ds[f"prune_low_{m}"]
+        swapped[f"prune_low_{m}"], swapped[f"prune_high_{m}"] = prune_ds[f"prune_high_{m}"], prune_ds[f"prune_low_{m}"]
     measured, ok = gc.check_pruning(swapped, QUICK, P_QUICK)
     assert not ok, measured
 
 
-def test_pruning_fails_when_the_random_control_matches_low_first(cells_ds):
+def test_pruning_fails_when_the_random_control_matches_low_first(prune_ds):
     """The random control must lose test accuracy much faster than low-IPR-first: a 'random' curve that
     equals the low-IPR-first curve fails the claim."""
-    fake = cells_ds.copy()
-    fake["prune_random_test_acc"] = cells_ds["prune_low_test_acc"]
+    fake = prune_ds.copy()
+    fake["prune_random_test_acc"] = prune_ds["prune_low_test_acc"]
     measured, ok = gc.check_pruning(fake, QUICK, P_QUICK)
     assert not ok, measured
 
 
-def test_pruning_reads_every_seed_of_the_seeds_panel(cells_ds):
+def test_pruning_reads_every_seed_of_the_seeds_panel(prune_ds):
     """With a seeds panel holding the coexistence cell, every seed is checked; one bad seed fails."""
     a, x, w = QUICK.coexistence
-    one = cells_ds.sel(alpha=[a], xi=[x], weight_decay=[w])
+    one = prune_ds.sel(alpha=[a], xi=[x], weight_decay=[w])
     seeds = xr.concat([one, one], dim=xr.DataArray([0, 1], dims="seed", name="seed"))
-    measured, ok = gc.check_pruning({"wd": cells_ds, "seeds": seeds}, QUICK, P_QUICK)
+    measured, ok = gc.check_pruning({"wd": prune_ds, "seeds": seeds}, QUICK, P_QUICK)
     assert ok and measured.count("seed") == 2, measured
+    measured, ok = gc.check_pruning({"wd": prune_ds.drop_vars([v for v in prune_ds if v.startswith("prune_")]), "seeds": seeds}, QUICK, P_QUICK)
+    assert ok, measured  # the seeds panel is preferred over the wd panel
     bad = seeds.copy(deep=True)
     bad["prune_high_test_acc"][dict(seed=1)] = 1.0
-    measured, ok = gc.check_pruning({"wd": cells_ds, "seeds": bad}, QUICK, P_QUICK)
+    measured, ok = gc.check_pruning({"wd": prune_ds, "seeds": bad}, QUICK, P_QUICK)
     assert not ok and "fails" in measured, measured
 
 

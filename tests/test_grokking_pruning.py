@@ -95,9 +95,9 @@ def test_batchnorm_checkpoint_prunes_its_normalized_features():
 
 
 def test_pruning_can_be_switched_off():
-    """prune_curves=False: the curves are NaN (the real curves of run() are checked by the claim tests,
+    """prune_curves=0: the curves are NaN (the real curves of run() are checked by the claim tests,
     which read them from quick-scale sweeps)."""
-    off = engine.run_one(grokking.STUDY, replace(CFG, prune_curves=False, steps=20))
+    off = engine.run_one(grokking.STUDY, replace(CFG, prune_curves=0, steps=20))
     for name in grokking.prune_metric_names():
         assert off[name].shape == (CFG.N,) and np.isnan(off[name]).all(), name
 

@@ -19,7 +19,7 @@ from rote.sims.params import replace
 from rote.sims.studies import grokking
 from rote.sims.studies.grokking import GrokkingParams
 
-SMOKE = GrokkingParams(p=23, N=64, steps=100, log_every=20, alpha=0.6, xi=0.2, weight_decay=1.0, prune_curves=False)
+SMOKE = GrokkingParams(p=23, N=64, steps=100, log_every=20, alpha=0.6, xi=0.2, weight_decay=1.0, prune_curves=0)
 
 
 @pytest.fixture(scope="module")
@@ -57,6 +57,7 @@ def rows_of(cfg, key=jax.random.PRNGKey(0)):
         (dict(batch_size=10_000), "batch_size"),
         (dict(regularizer="batchnorm", batch_size=1), "BatchNorm"),
         (dict(prune_curves="yes"), "prune_curves"),
+        (dict(prune_curves=2), "prune_curves"),
     ],
 )
 def test_bad_regularizer_settings_raise_config_errors(kw, match):

@@ -79,7 +79,7 @@ class GrokkingParams:
     regularizer: str = static("none", "'none' (fast hand-written gradient), 'dropout' or 'batchnorm' (plain jax.grad)")
     dropout: float = traced(0.0, "dropout rate on the hidden pre-activation (needs regularizer='dropout')")
     batch_size: int = static(0, "minibatch size; 0 = full batch. Each epoch a fresh permutation, last partial batch dropped")
-    prune_curves: bool = static(True, "compute the IPR-ranked pruning curves at the end of training (else NaN)")
+    prune_curves: int = static(0, "1: compute the IPR-ranked pruning curves at the end of training; 0: NaN (an int 0/1 like every CLI-settable field)")
 
     def validate(self):
         if not (isinstance(self.p, (int, np.integer)) and 2 <= self.p <= MAX_P):
@@ -117,8 +117,8 @@ class GrokkingParams:
             raise ConfigError(f"batch_size must be an integer in [0, n_train = {n_train}] (0 = full batch), got {self.batch_size}")
         if self.regularizer == "batchnorm" and self.rows_per_step < 2:
             raise ConfigError("BatchNorm needs at least 2 rows per step (batch statistics)")
-        if not isinstance(self.prune_curves, (bool, np.bool_)):
-            raise ConfigError(f"prune_curves must be a bool, got {self.prune_curves!r}")
+        if not (isinstance(self.prune_curves, (int, np.integer)) and self.prune_curves in (0, 1)):
+            raise ConfigError(f"prune_curves must be 0 or 1, got {self.prune_curves!r}")
 
     @property
     def n_train(self) -> int:
@@ -462,7 +462,8 @@ def train(params: GrokkingParams, key, loss=None):
 #
 # Decision (issue 4): the engine stores metrics, not weights, so the pruning curves are computed
 # inside ``run`` on the final weights (traced and vmappable like the rest), not from saved
-# checkpoints. They cost little: pruning neuron j removes the rank-1 term a[:, j] W^T[j] from the
+# checkpoints. Off by default (the default run, and the benchmarks built on it, are unchanged); the
+# scales switch it on where the figures and claims need it. They cost little: pruning neuron j removes the rank-1 term a[:, j] W^T[j] from the
 # logits, so the whole curve over k = 0..N-1 pruned neurons is one scan of rank-1 updates (about
 # 3 p^3 N FLOP per order), no retraining and no recomputation of the hidden layer. The curve is stored
 # on the existing ``neuron`` axis, read as "number of neurons pruned" (fraction k / N; the trivial
@@ -643,7 +644,7 @@ def flops_per_config(params: GrokkingParams) -> float:
 
 def smoke_scale() -> Scale:
     """Seconds on a laptop: exercises every code path (tests)."""
-    base = GrokkingParams(p=23, N=64, steps=200, log_every=20)
+    base = GrokkingParams(p=23, N=64, steps=200, log_every=20, prune_curves=1)
     return Scale("smoke", base, {"alpha": (0.5, 0.8), "xi": (0.0, 0.2), "weight_decay": (0.0, 5.0)}, "p 23, N 64, 200 steps, 8 configs")
 
 
@@ -659,8 +660,9 @@ def quick_scale() -> Scale:
     """Minutes on 2 CPU cores; every phase appears (fact sheet 6.3: p 47, N 192, 1000 steps).
 
     Panels (each its own sweep, RESULTS/PANEL): ``wd`` the phase diagram per weight decay (the grid of
-    this scale; pruning curves in every cell); ``seeds`` the Figure 1 cells (alpha 0.9, xi 0.35, wd 0 /
-    5 / 10) over 5 seeds, for error bars; ``dropout`` the phase diagram at dropout 0.3 and 0.6, wd 0
+    this scale, unchanged, no pruning curves so its time stays that of the original sweep); ``seeds``
+    the Figure 1 cells (alpha 0.9, xi 0.35, wd 0 / 5 / 10) over 5 seeds with pruning curves, for the
+    pruning figure and claim and for error bars; ``dropout`` the phase diagram at dropout 0.3 and 0.6, wd 0
     (dropout 0 is the ``wd`` panel's wd 0); ``batchnorm`` BatchNorm after the square, batch 64,
     lr 0.005, 2000 steps (about the paper's 84 epochs of Figure 5); ``minibatch_8/64/256`` without
     BatchNorm, the paper's step and lr scaling from batch 256 at 1000 steps; ``width`` the Appendix Q
@@ -674,16 +676,16 @@ def quick_scale() -> Scale:
         "xi": (0.0, 0.1, 0.2, 0.35, 0.5),
         "weight_decay": (0.0, 2.5, 5.0, 7.5, 10.0, 15.0),
     }
-    no_prune = replace(base, prune_curves=False)
+    no_prune, prune = base, replace(base, prune_curves=1)
     small = {"alpha": (0.5, 0.7, 0.9), "xi": (0.1, 0.2, 0.35)}
     corner = {"alpha": (0.7, 0.9), "xi": (0.2, 0.35)}  # one CPU chunk: batch 8 is 32000 sequential steps
     panels = {
         "wd": (base, grid),
-        "seeds": (base, {"alpha": (0.9,), "xi": (0.35,), "weight_decay": (0.0, 5.0, 10.0), "seed": (0, 1, 2, 3, 4)}),
+        "seeds": (prune, {"alpha": (0.9,), "xi": (0.35,), "weight_decay": (0.0, 5.0, 10.0), "seed": (0, 1, 2, 3, 4)}),
         "dropout": (replace(no_prune, regularizer="dropout"), {"alpha": grid["alpha"], "xi": (0.1, 0.2, 0.35, 0.5), "dropout": (0.3, 0.6)}),
         "batchnorm": (replace(no_prune, regularizer="batchnorm", batch_size=64, lr=0.005, steps=2000, log_every=20), {**small, "seed": (0, 1, 2)}),
         **{f"minibatch_{bs}": (minibatch_base(no_prune, bs, 1000), corner) for bs in (8, 64, 256)},
-        "width": (replace(base, alpha=0.9, xi=0.2, weight_decay=2.5), {"N": (96, 192, 384), "seed": (0, 1, 2, 3, 4)}),
+        "width": (replace(prune, alpha=0.9, xi=0.2, weight_decay=2.5), {"N": (96, 192, 384), "seed": (0, 1, 2, 3, 4)}),
     }
     return Scale("quick", base, grid, "p 47, N 192, 1000 steps; panels wd (4 alpha x 5 xi x 6 wd = 120), seeds, dropout, batchnorm, minibatch 8/64/256", panels=panels)
 
@@ -702,15 +704,15 @@ def paper_scale() -> Scale:
         "xi": tuple(np.round(np.linspace(0.0, 0.9, 19), 4).tolist()),
         "weight_decay": (0.0, 5.0, 15.0, 20.0),
     }
-    no_prune = replace(base, prune_curves=False)
+    no_prune, prune = base, replace(base, prune_curves=1)
     diagram = {"alpha": grid["alpha"], "xi": grid["xi"]}
     panels = {
         "wd": (base, grid),
-        "seeds": (base, {"alpha": (0.5,), "xi": (0.35,), "weight_decay": (0.0, 5.0, 15.0), "seed": (0, 1, 2, 3, 4)}),
+        "seeds": (prune, {"alpha": (0.5,), "xi": (0.35,), "weight_decay": (0.0, 5.0, 15.0), "seed": (0, 1, 2, 3, 4)}),
         "dropout": (replace(no_prune, regularizer="dropout"), {**diagram, "dropout": (0.3, 0.6, 0.9)}),
         "batchnorm": (replace(no_prune, regularizer="batchnorm", batch_size=64, lr=0.005, steps=8000, log_every=40), diagram),
         **{f"minibatch_{bs}": (minibatch_base(no_prune, bs, 2000), diagram) for bs in (8, 256)},
-        "width": (replace(base, alpha=0.5, xi=0.35, lr=0.005, weight_decay=1.0), {"N": (500, 1000, 2000, 5000), "seed": tuple(range(10))}),
+        "width": (replace(prune, alpha=0.5, xi=0.35, lr=0.005, weight_decay=1.0), {"N": (500, 1000, 2000, 5000), "seed": tuple(range(10))}),
     }
     return Scale("paper", base, grid, "p 97, N 500, 2000 steps, 17 alpha x 19 xi; panels wd (x 4 wd = 1292), seeds, dropout, batchnorm, minibatch", panels=panels)
 

@@ -18,8 +18,9 @@ Scale adaptations (decided here; the paper-scale numbers are the fact sheet's):
     to [0.3, 0.6]. The quick Coexistence cell memorizes fewer corrupted labels (696 for 192 neurons
     vs 1646 for 500), so its low-IPR fraction threshold is 40 % instead of 50 % (pilot: 47 %).
   * Evidence. At quick and paper scale the sweep has panels (sims/studies/grokking.py): claims 3-7
-    read the ``wd`` panel, claim 7 also every seed of the ``seeds`` panel, claim 8 the ``batchnorm``
-    panel, claim 9 the ``width`` panel.
+    read the ``wd`` panel, claim 7 every seed of the ``seeds`` panel (the wd panel's cell if there is no
+    seeds panel; the quick/paper wd panels compute no pruning curves, to keep their time), claim 8 the
+    ``batchnorm`` panel, claim 9 the ``width`` panel.
   * Width (claim 9, App. Q; the paper's values exist only in its Figure 32, UNVERIFIED): we test the
     shape the text states (the prunable percentage grows with width) and add the random-order control. A bare Dataset (smoke scale, tests) is read as the ``wd`` panel.
   * Pruning (claim 7) uses the fact sheet's fractions 0.6 / 0.3 / 0.5 as k = round(f N) neurons pruned
@@ -174,9 +175,9 @@ CELLS = {
         grokking=(0.5, 0.0, 5.0),
         phases=(
             ((0.5, 0.2, 2.5), None, {Phase.COEXISTENCE}),
+            ((0.9, 0.35, 5.0), None, {Phase.PARTIAL_INVERSION}),  # first: the Figure 1 role (in the seeds panel)
             ((0.7, 0.35, 7.5), None, {Phase.PARTIAL_INVERSION}),
             ((0.9, 0.2, 2.5), None, {Phase.PARTIAL_INVERSION}),
-            ((0.9, 0.35, 5.0), None, {Phase.PARTIAL_INVERSION}),
             ((0.5, 0.2, 10.0), None, {Phase.FULL_INVERSION}),
             ((0.9, 0.35, 10.0), None, {Phase.FULL_INVERSION}),
             ((0.5, 0.35, 0.0), None, {Phase.MEMORIZATION}),
@@ -292,14 +293,14 @@ def check_pruning(evidence, cells: Cells, p: int, low_at=0.6, high_at=0.3, rando
     >= cells.prune_high_corrupt (90 % paper, 60 % quick); random order (mean of 5) at 0.5 gives test
     >= 30 points below low-IPR-first."""
     a, x, w = cells.coexistence
-    runs = seeds_of(panel(evidence, "wd"), a, x, w)
-    if not isinstance(evidence, xr.Dataset) and "seeds" in evidence:
-        more = panel(evidence, "seeds")
-        if {"alpha", "xi", "weight_decay"} <= set(more.coords):
-            try:
-                runs = seeds_of(more, a, x, w)
-            except KeyError:
-                pass
+    runs = None
+    if not isinstance(evidence, xr.Dataset) and "seeds" in evidence:  # preferred: every seed, with curves
+        try:
+            runs = seeds_of(panel(evidence, "seeds"), a, x, w)
+        except KeyError:
+            pass
+    if runs is None:
+        runs = seeds_of(panel(evidence, "wd"), a, x, w)
     parts, ok = [], True
     for r in runs:
         if np.isnan(r["prune_low_test_acc"].values).all():
