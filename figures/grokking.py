@@ -14,7 +14,8 @@ from ``summarize``) and writes:
   two_stage.png         grokking then unlearning, with mean IPR and the dynamics times, mean ± std over seeds
   dynamics_summary.png  t_train95 / t_test90 / t_unlearn over (alpha, xi) per weight decay
   pruning.png           accuracies and losses vs fraction pruned, low / high IPR first and random (Figs. 6, 17)
-  regularizer_phase_diagrams.png  phases per dropout rate, BatchNorm, minibatch size (Fig. 3 panels)
+  regularizer_phase_diagrams.png  phases per dropout rate, BatchNorm, minibatch size (Fig. 3 panels), and
+                        for modular multiplication per weight decay (App. P)
   batchnorm_gamma.png   per-neuron |gamma| vs IPR with Spearman correlations (Fig. 5)
   width_pruning.png     neurons prunable (lowest IPR first) with test >= 90 % vs width N, seed means ± SE (App. Q)
 The last five need the pruning curves or the corresponding panels and are skipped without them.
@@ -76,7 +77,7 @@ def make_all(evidence, out_dir: Path) -> list[Path]:
     ]
     if any(d is not None and "prune_low_test_acc" in d and np.isfinite(d["prune_low_test_acc"].values).any() for d in (ds, seeds)):
         written.append(pruning_curves(ds, cells, seeds, out_dir / "pruning.png"))
-    regularized = [(name, panels[name]) for name in ("dropout", "batchnorm", "minibatch_8", "minibatch_64", "minibatch_256") if name in panels]
+    regularized = [(name, panels[name]) for name in ("dropout", "batchnorm", "minibatch_8", "minibatch_64", "minibatch_256", "multiplication") if name in panels]
     if regularized:
         written.append(regularizer_diagrams(ds, regularized, out_dir / "regularizer_phase_diagrams.png"))
     if "batchnorm" in panels:
@@ -580,6 +581,9 @@ def regularizer_diagrams(ds: xr.Dataset, panels, path: Path) -> Path:
         if name == "dropout":
             for q in np.atleast_1d(panel["dropout"].values):
                 entries.append((f"dropout {q:g} (wd 0)", panel.sel(dropout=q)))
+        elif name == "multiplication":
+            for wd in np.atleast_1d(panel["weight_decay"].values):
+                entries.append((f"(m·n) mod p, wd {wd:g} (App. P)", panel.sel(weight_decay=wd)))
         elif name == "batchnorm":
             entries.append((f"BatchNorm, batch {_static(panel, 'batch_size')}, lr {_static(panel, 'lr'):g}, {_static(panel, 'steps')} steps", panel))
         else:

@@ -43,7 +43,7 @@ def fake_panels(cells_ds):
         coords={"N": [96, 192, 384], "seed": [0, 1]},
         attrs=ds.attrs,
     )
-    return {"wd": ds, "seeds": seeds, "dropout": dropout, "batchnorm": bn, "minibatch_8": minibatch, "width": width}
+    return {"wd": ds, "seeds": seeds, "dropout": dropout, "batchnorm": bn, "minibatch_8": minibatch, "width": width, "multiplication": ds.sel(weight_decay=[0.0, 5.0])}
 
 
 def test_make_all_writes_every_figure_from_panels(cells_ds, tmp_path):

@@ -216,7 +216,7 @@ def test_minibatch_run_uses_the_fast_step_and_learns(runs, monkeypatch):
 def test_quick_scale_panels():
     scale = grokking.quick_scale()
     sweeps = scale.sweeps()
-    assert set(sweeps) == {"wd", "seeds", "dropout", "batchnorm", "minibatch_8", "minibatch_64", "minibatch_256", "width"}
+    assert set(sweeps) == {"wd", "seeds", "dropout", "batchnorm", "minibatch_8", "minibatch_64", "minibatch_256", "width", "multiplication"}
     assert sweeps["wd"] == (scale.base, scale.grid)
     assert sweeps["dropout"][0].regularizer == "dropout" and sweeps["batchnorm"][0].regularizer == "batchnorm"
     assert len(sweeps["seeds"][1]["seed"]) >= 5

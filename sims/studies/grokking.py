@@ -668,7 +668,10 @@ def quick_scale() -> Scale:
     BatchNorm, the paper's step and lr scaling from batch 256 at 1000 steps; ``width`` the Appendix Q
     width sweep, N 96 / 192 / 384 x 5 seeds at alpha 0.9, xi 0.2, wd 2.5: at p 47 no cell is Coexistence
     at all three widths (narrow nets invert, wide ones memorize: pilots at wd 0-2.5), and this one
-    generalizes at all of them (Full / Partial Inversion, Coexistence), which is what App. Q measures.
+    generalizes at all of them (Full / Partial Inversion, Coexistence), which is what App. Q measures;
+    ``multiplication`` (m n) mod p on a slice of the wd grid (paper App. P: nearly the same diagrams;
+    measured: the same phase in all 18 cells; the IPR, an additive-Fourier measure, does not apply
+    there: mean 0.08, the Gaussian value, since that solution is periodic in the discrete logarithm).
     """
     base = GrokkingParams(p=47, N=192, steps=1000, log_every=10)
     grid = {
@@ -686,6 +689,7 @@ def quick_scale() -> Scale:
         "batchnorm": (replace(no_prune, regularizer="batchnorm", batch_size=64, lr=0.005, steps=2000, log_every=20), {**small, "seed": (0, 1, 2)}),
         **{f"minibatch_{bs}": (minibatch_base(no_prune, bs, 1000), corner) for bs in (8, 64, 256)},
         "width": (replace(prune, alpha=0.9, xi=0.2, weight_decay=2.5), {"N": (96, 192, 384), "seed": (0, 1, 2, 3, 4)}),
+        "multiplication": (replace(base, operation="mul"), {"alpha": (0.5, 0.7, 0.9), "xi": (0.2, 0.35), "weight_decay": (0.0, 5.0, 10.0)}),
     }
     return Scale("quick", base, grid, "p 47, N 192, 1000 steps; panels wd (4 alpha x 5 xi x 6 wd = 120), seeds, dropout, batchnorm, minibatch 8/64/256", panels=panels)
 
