@@ -49,11 +49,10 @@ from __future__ import annotations
 
 import argparse
 import functools
-import gc
 import json
 import os
 import platform
-import resource
+import sys
 import time
 from pathlib import Path
 
@@ -61,8 +60,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-QUIET = 0.05  # a sample is quiet when other processes used less than this fraction of the machine
-WAIT_QUIET_S = 0.0  # before each sample, wait up to this long for a quiet half second (--wait-quiet)
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the shared helpers beside this file
+import _bench_common as common  # noqa: E402
+from _bench_common import QUIET, best, peak_method, timed, xla_bytes  # noqa: E402
 
 
 # --------------------------------------------------------------------------------------------------
@@ -70,106 +70,9 @@ WAIT_QUIET_S = 0.0  # before each sample, wait up to this long for a quiet half 
 # --------------------------------------------------------------------------------------------------
 
 
-def _machine_busy_s() -> float:
-    """CPU-seconds the whole machine has spent busy (all processes), from /proc/stat."""
-    try:
-        with open("/proc/stat") as fh:
-            v = [int(x) for x in fh.readline().split()[1:9]]
-    except OSError:
-        return float("nan")
-    return (sum(v) - v[3] - v[4]) / os.sysconf("SC_CLK_TCK")
-
-
-def _own_cpu_s() -> float:
-    r = resource.getrusage(resource.RUSAGE_SELF)
-    return r.ru_utime + r.ru_stime
-
-
-def wait_quiet(max_s: float, window: float = 0.5) -> None:
-    """Return once other processes used less than QUIET of the machine over ``window`` s, or after max_s."""
-    t0 = time.perf_counter()
-    while time.perf_counter() - t0 < max_s:
-        b0, c0 = _machine_busy_s(), _own_cpu_s()
-        time.sleep(window)
-        if ((_machine_busy_s() - b0) - (_own_cpu_s() - c0)) / (window * (os.cpu_count() or 1)) < QUIET:
-            return
-
-
-def timed(fn) -> dict:
-    """Run fn once: wall seconds, own CPU seconds, the machine fraction used by other processes, and the
-    rise of the peak resident set over the resident set before the call (bytes; None if unavailable)."""
-    if WAIT_QUIET_S > 0:
-        wait_quiet(WAIT_QUIET_S)
-    rss0 = _reset_peak_rss()
-    b0, c0, t0 = _machine_busy_s(), _own_cpu_s(), time.perf_counter()
-    fn()
-    wall = time.perf_counter() - t0
-    cpu = _own_cpu_s() - c0
-    others = max(0.0, (_machine_busy_s() - b0) - cpu) / (wall * (os.cpu_count() or 1))
-    peak = _status_kb("VmHWM")
-    rss = None if rss0 is None or peak is None else max(0, peak - rss0) * 1024
-    return {"wall": wall, "cpu": cpu, "others": others, "rss_rise": rss}
-
-
-def best(samples: list[dict]) -> dict:
-    """The best wall time among quiet samples (else among all), the median, and the quiet share."""
-    walls = np.array([s["wall"] for s in samples])
-    quiet = np.array([s["others"] < QUIET for s in samples])
-    pick = walls[quiet] if quiet.any() else walls
-    rss = [s["rss_rise"] for s in samples if s["rss_rise"] is not None]
-    return {"wall": float(pick.min()), "median": float(np.median(walls)), "quiet": f"{int(quiet.sum())}/{len(samples)}",
-            "cpu": float(min(s["cpu"] for s in samples)), "others_mean": float(np.mean([s["others"] for s in samples])),
-            "rss": max(rss) if rss else None}
-
-
-def _status_kb(field: str) -> int | None:
-    try:
-        with open("/proc/self/status") as fh:
-            for line in fh:
-                if line.startswith(field + ":"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return None
-
-
-def _reset_peak_rss() -> int | None:
-    """Reset the process's peak resident set (VmHWM) to the current one; returns the current one (kB)."""
-    gc.collect()
-    try:
-        with open("/proc/self/clear_refs", "w") as fh:
-            fh.write("5")
-    except OSError:
-        return None
-    return _status_kb("VmRSS")
-
-
-def xla_bytes(jitted, *args) -> int | None:
-    """Arguments + outputs + temporaries of the compiled program (what XLA allocates per call)."""
-    try:
-        ma = jitted.lower(*args).compile().memory_analysis()
-        return int(ma.argument_size_in_bytes + ma.output_size_in_bytes + ma.temp_size_in_bytes - ma.alias_size_in_bytes)
-    except Exception:  # not every backend/version reports it
-        return None
-
-
 # --------------------------------------------------------------------------------------------------
 # Methods: each returns (fn running the measured work, dict describing the work)
 # --------------------------------------------------------------------------------------------------
-
-
-def peak_method(n: int, reps: int):
-    a = jax.random.normal(jax.random.PRNGKey(0), (n, n), jnp.float32)
-    b = jax.random.normal(jax.random.PRNGKey(1), (n, n), jnp.float32)
-    f = jax.jit(jnp.matmul)
-    f(a, b).block_until_ready()
-
-    def go():
-        for _ in range(reps):
-            out = f(a, b)
-        out.block_until_ready()
-
-    return go, {"flops": 2.0 * n**3 * reps, "size": n}
 
 
 def sweep_configs(base, n_configs: int, steps: int):
@@ -507,8 +410,7 @@ def main(argv=None) -> dict:
     args = ap.parse_args(argv)
     if args.quick:
         args.grid, args.rounds, args.sizes = [1, 8, 64], 2, ["47,192", "97,500"]
-    global WAIT_QUIET_S
-    WAIT_QUIET_S = args.wait_quiet
+    common.WAIT_QUIET_S = args.wait_quiet
 
     from rote.sims.studies.grokking import GrokkingParams
 

@@ -63,12 +63,11 @@ import argparse
 import contextlib
 import dataclasses
 import functools
-import gc
 import json
 import math
 import os
 import platform
-import resource
+import sys
 import time
 from pathlib import Path
 
@@ -78,105 +77,15 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-QUIET = 0.05  # a sample is quiet when other processes used less than this fraction of the machine
-WAIT_QUIET_S = 0.0  # before each sample, wait up to this long for a quiet half second (--wait-quiet)
-WAIT_BUDGET_S = 0.0  # ... and at most this long over the whole run (--wait-budget)
-_waited = 0.0
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the shared helpers beside this file
+import _bench_common as common  # noqa: E402
+from _bench_common import QUIET, best, peak_method, timed, xla_bytes  # noqa: E402
 BATCH = 256  # the official minibatch
 
 
 # --------------------------------------------------------------------------------------------------
 # Timing and memory (the conventions of bench_grokking.py)
 # --------------------------------------------------------------------------------------------------
-
-
-def _machine_busy_s() -> float:
-    """CPU-seconds the whole machine has spent busy (all processes), from /proc/stat."""
-    try:
-        with open("/proc/stat") as fh:
-            v = [int(x) for x in fh.readline().split()[1:9]]
-    except OSError:
-        return float("nan")
-    return (sum(v) - v[3] - v[4]) / os.sysconf("SC_CLK_TCK")
-
-
-def _own_cpu_s() -> float:
-    r = resource.getrusage(resource.RUSAGE_SELF)
-    return r.ru_utime + r.ru_stime
-
-
-def wait_quiet(max_s: float, window: float = 0.5) -> None:
-    """Return once other processes used less than QUIET of the machine over ``window`` s, or after max_s
-    (counted against the run's wait budget)."""
-    global _waited
-    t0 = time.perf_counter()
-    try:
-        while time.perf_counter() - t0 < max_s:
-            b0, c0 = _machine_busy_s(), _own_cpu_s()
-            time.sleep(window)
-            if ((_machine_busy_s() - b0) - (_own_cpu_s() - c0)) / (window * (os.cpu_count() or 1)) < QUIET:
-                return
-    finally:
-        _waited += time.perf_counter() - t0
-
-
-def timed(fn) -> dict:
-    """Run fn once: wall seconds, own CPU seconds, the machine fraction used by other processes, and the
-    rise of the peak resident set over the resident set before the call (bytes; None if unavailable)."""
-    if WAIT_QUIET_S > 0 and _waited < WAIT_BUDGET_S:
-        wait_quiet(min(WAIT_QUIET_S, WAIT_BUDGET_S - _waited))
-    rss0 = _reset_peak_rss()
-    b0, c0, t0 = _machine_busy_s(), _own_cpu_s(), time.perf_counter()
-    fn()
-    wall = time.perf_counter() - t0
-    cpu = _own_cpu_s() - c0
-    others = max(0.0, (_machine_busy_s() - b0) - cpu) / (wall * (os.cpu_count() or 1))
-    peak = _status_kb("VmHWM")
-    rss = None if rss0 is None or peak is None else max(0, peak - rss0) * 1024
-    return {"wall": wall, "cpu": cpu, "others": others, "rss_rise": rss}
-
-
-def best(samples: list[dict]) -> dict:
-    """The best wall time among quiet samples (else among all), the median, and the quiet share."""
-    walls = np.array([s["wall"] for s in samples])
-    quiet = np.array([s["others"] < QUIET for s in samples])
-    pick = walls[quiet] if quiet.any() else walls
-    picked = [s for s in samples if s["wall"] == pick.min()][0]
-    rss = [s["rss_rise"] for s in samples if s["rss_rise"] is not None]
-    return {"wall": float(pick.min()), "median": float(np.median(walls)), "quiet": f"{int(quiet.sum())}/{len(samples)}",
-            "others_at_best": float(picked["others"]), "cpu": float(min(s["cpu"] for s in samples)),
-            "others_mean": float(np.mean([s["others"] for s in samples])), "rss": max(rss) if rss else None}
-
-
-def _status_kb(field: str) -> int | None:
-    try:
-        with open("/proc/self/status") as fh:
-            for line in fh:
-                if line.startswith(field + ":"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return None
-
-
-def _reset_peak_rss() -> int | None:
-    """Reset the process's peak resident set (VmHWM) to the current one; returns the current one (kB)."""
-    gc.collect()
-    try:
-        with open("/proc/self/clear_refs", "w") as fh:
-            fh.write("5")
-    except OSError:
-        return None
-    return _status_kb("VmRSS")
-
-
-def xla_bytes(jitted, *args) -> int | None:
-    """Arguments + outputs + temporaries of the compiled program (what XLA allocates per call)."""
-    try:
-        ma = jitted.lower(*args).compile().memory_analysis()
-        return int(ma.argument_size_in_bytes + ma.output_size_in_bytes + ma.temp_size_in_bytes - ma.alias_size_in_bytes)
-    except Exception:  # not every backend/version reports it
-        return None
 
 
 # --------------------------------------------------------------------------------------------------
@@ -441,20 +350,6 @@ def torch_inputs(queries, contexts):
 # --------------------------------------------------------------------------------------------------
 # Methods: each returns (fn running the measured work, dict describing the work)
 # --------------------------------------------------------------------------------------------------
-
-
-def peak_method(n: int, reps: int):
-    a = jax.random.normal(jax.random.PRNGKey(0), (n, n), jnp.float32)
-    b = jax.random.normal(jax.random.PRNGKey(1), (n, n), jnp.float32)
-    f = jax.jit(jnp.matmul)
-    f(a, b).block_until_ready()
-
-    def go():
-        for _ in range(reps):
-            out = f(a, b)
-        out.block_until_ready()
-
-    return go, {"flops": 2.0 * n**3 * reps, "size": n}
 
 
 def _work(params, examples: int, form: str, batch: int, **extra) -> dict:
@@ -1064,8 +959,7 @@ def main(argv=None) -> dict:
     if args.quick:
         args.rounds, args.engine_configs, args.grid, args.wait_budget = 2, [4], [1, 8, 64], min(args.wait_budget, 10.0)
         args.sections = [s for s in args.sections if s in ("methods", "grid")]
-    global WAIT_QUIET_S, WAIT_BUDGET_S
-    WAIT_QUIET_S, WAIT_BUDGET_S = args.wait_quiet, args.wait_budget
+    common.WAIT_QUIET_S, common.WAIT_BUDGET_S = args.wait_quiet, args.wait_budget
 
     def log(msg):
         print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
@@ -1091,12 +985,12 @@ def main(argv=None) -> dict:
     if "sizes" in args.sections:
         result["sizes"] = section_sizes(args, log)
     result["wall_s"] = time.perf_counter() - t_start
-    result["waited_for_quiet_s"] = _waited
+    result["waited_for_quiet_s"] = common.waited_s()
     all_samples = [s for sec in result.values() if isinstance(sec, dict) for rows in _sample_lists(sec) for s in rows]
     result["others_share_mean"] = float(np.mean([s["others"] for s in all_samples])) if all_samples else None
 
     print(f"\nmachine: {machine['processor']}, {machine['cpus']} CPUs, {machine['devices']}x {machine['device']} ({machine['backend']}), "
-          f"JAX {machine['jax']}, {machine['torch']}; run {result['wall_s']:.0f} s, of which {_waited:.0f} s waiting for quiet; "
+          f"JAX {machine['jax']}, {machine['torch']}; run {result['wall_s']:.0f} s, of which {common.waited_s():.0f} s waiting for quiet; "
           f"other processes used {100 * (result['others_share_mean'] or 0):.0f}% of the machine on average over the samples")
     print("ms/256 ex = wall x 256 / examples processed (engine: configs x T x steps), best quiet sample (median beside it); "
           "GFLOP/s credits every method 3 F per example, F the position-0 forward (fact sheet 6.5); exec = the FLOPs of the method's own form; "
