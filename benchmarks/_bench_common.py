@@ -130,3 +130,22 @@ def peak_method(n: int, reps: int):
         out.block_until_ready()
 
     return go, {"flops": 2.0 * n**3 * reps, "size": n}
+
+
+def run_rounds(methods: dict, rounds: int, log) -> dict[str, list[dict]]:
+    """Interleave the methods round by round ({name: (fn, work)}), so a disturbance hits them alike;
+    returns {name: [timed sample per round]}."""
+    samples = {name: [] for name in methods}
+    for r in range(rounds):
+        for name, (fn, _) in methods.items():
+            samples[name].append(timed(fn))
+        log(f"  round {r + 1}/{rounds} done")
+    return samples
+
+
+def add_program_bytes(methods: dict, rows: dict) -> None:
+    """Fill rows[name]['xla_bytes'] from each method's work['program_bytes'] callable (None without one)."""
+    for name, (fn, work) in methods.items():
+        pb = work.get("program_bytes")
+        if name in rows:
+            rows[name]["xla_bytes"] = pb() if callable(pb) else None

@@ -62,7 +62,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # the shared helpers beside this file
 import _bench_common as common  # noqa: E402
-from _bench_common import QUIET, best, peak_method, timed, xla_bytes  # noqa: E402
+from _bench_common import QUIET, add_program_bytes, best, peak_method, run_rounds, timed, xla_bytes  # noqa: E402
 
 
 # --------------------------------------------------------------------------------------------------
@@ -105,27 +105,25 @@ def _plain_step_study():
 def engine_method(base, n_configs: int, steps: int, plain_step: bool = False):
     """All n_configs through engine.run_chunk, in chunks of engine.choose_chunk_size."""
     from rote.sims import engine
-    from rote.sims.studies.grokking import STUDY
+    from rote.sims.studies import grokking
 
-    if plain_step:
-        STUDY = _plain_step_study()
-
+    study = _plain_step_study() if plain_step else grokking.STUDY
     cfgs = sweep_configs(base, n_configs, steps)
-    size = engine.choose_chunk_size(STUDY, cfgs[0], n_configs)
-    engine.run_chunk(STUDY, cfgs[:size], size)  # compile (cached per chunk size)
+    size = engine.choose_chunk_size(study, cfgs[0], n_configs)
+    engine.run_chunk(study, cfgs[:size], size)  # compile (cached per chunk size)
 
     def go():
         for start in range(0, n_configs, size):
-            engine.run_chunk(STUDY, cfgs[start : start + size], size)
+            engine.run_chunk(study, cfgs[start : start + size], size)
 
     def program_bytes():
         stacked = engine.stack_params(cfgs[:size])
-        return xla_bytes(engine._batched_run(STUDY.run), stacked)
+        return xla_bytes(engine._batched_run(study.run), stacked)
 
     from rote.sims.studies.grokking import flops_per_step
 
     return go, {"configs": n_configs, "steps": steps, "chunk": size, "chunks": -(-n_configs // size), "flops": n_configs * steps * flops_per_step(cfgs[0]),
-                "flops_incl_eval": sum(STUDY.flops_per_config(c) for c in cfgs), "program_bytes": program_bytes}
+                "flops_incl_eval": sum(study.flops_per_config(c) for c in cfgs), "program_bytes": program_bytes}
 
 
 def loop_method(base, steps: int, fast: bool):
@@ -215,15 +213,6 @@ def torch_method(base, steps: int, variant: str):
 # --------------------------------------------------------------------------------------------------
 
 
-def run_rounds(methods: dict, rounds: int, log) -> dict[str, list[dict]]:
-    samples = {name: [] for name in methods}
-    for r in range(rounds):
-        for name, (fn, _) in methods.items():
-            samples[name].append(timed(fn))
-        log(f"  round {r + 1}/{rounds} done")
-    return samples
-
-
 def summarize(name: str, work: dict, samples: list[dict], peak_gflops: float) -> dict:
     b = best(samples)
     config_steps = work["configs"] * work["steps"]
@@ -250,13 +239,6 @@ def summarize(name: str, work: dict, samples: list[dict], peak_gflops: float) ->
     if "threads" in work:
         row["threads"] = work["threads"]
     return row
-
-
-def add_program_bytes(methods: dict, rows: dict) -> None:
-    for name, (fn, work) in methods.items():
-        pb = work.get("program_bytes")
-        if name in rows:
-            rows[name]["xla_bytes"] = pb() if callable(pb) else None
 
 
 def section_methods(args, base, log) -> dict:

@@ -79,7 +79,7 @@ import optax
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # the shared helpers beside this file
 import _bench_common as common  # noqa: E402
-from _bench_common import QUIET, best, peak_method, timed, xla_bytes  # noqa: E402
+from _bench_common import QUIET, add_program_bytes, best, peak_method, run_rounds, timed, xla_bytes  # noqa: E402
 BATCH = 256  # the official minibatch
 
 
@@ -583,15 +583,6 @@ def loss_checks(params, batch: int = 64) -> dict:
 # --------------------------------------------------------------------------------------------------
 
 
-def run_rounds(methods: dict, rounds: int, log) -> dict[str, list[dict]]:
-    samples = {name: [] for name in methods}
-    for r in range(rounds):
-        for name, (fn, _) in methods.items():
-            samples[name].append(timed(fn))
-        log(f"  round {r + 1}/{rounds} done")
-    return samples
-
-
 def summarize(name: str, work: dict, samples: list[dict], peak_gflops: float) -> dict:
     b = best(samples)
     ex = work["examples"]
@@ -630,13 +621,6 @@ def summarize(name: str, work: dict, samples: list[dict], peak_gflops: float) ->
 
 def _peak_from(methods, samples) -> float:
     return max(methods["peak"][1]["flops"] / s["wall"] / 1e9 for s in samples["peak"])
-
-
-def add_program_bytes(methods: dict, rows: dict) -> None:
-    for name, (fn, work) in methods.items():
-        pb = work.get("program_bytes")
-        if name in rows:
-            rows[name]["xla_bytes"] = pb() if callable(pb) else None
 
 
 def section_methods(args, base, log) -> dict:
