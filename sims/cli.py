@@ -81,12 +81,6 @@ def cmd_list(args) -> int:
     return 0
 
 
-def engine_precisions() -> tuple[str, ...]:
-    from .engine import MATMUL_PRECISIONS
-
-    return MATMUL_PRECISIONS
-
-
 def do_sweep(study_name: str, scale_name: str, out: str | None, chunk_size: int | None = None, overrides=None, progress=True,
              matmul_precision: str | None = None):
     """Run (or resume) every sweep of a scale: its grid, or each of its panels into RESULTS/PANEL.
@@ -145,17 +139,15 @@ def config_mismatch(saved_json: str | None, current: dict) -> str:
         saved = json.loads(saved_json)
     except (TypeError, ValueError):
         return "unreadable configuration"
-    if saved == json.loads(json.dumps(current)):
+    current = json.loads(json.dumps(current))  # tuples -> lists, as the saved JSON holds them
+    if saved == current:
         return ""
     parts = []
-    base_s, base_c = saved.get("base", {}), current.get("base", {})
-    changed = sorted(k for k in set(base_s) | set(base_c) if base_s.get(k) != json.loads(json.dumps(base_c.get(k))))
-    if changed:
-        parts.append("base " + ", ".join(changed[:6]) + ("..." if len(changed) > 6 else ""))
-    axes_s, axes_c = saved.get("axes", {}), json.loads(json.dumps(current.get("axes", {})))
-    changed = sorted(k for k in set(axes_s) | set(axes_c) if axes_s.get(k) != axes_c.get(k))
-    if changed:
-        parts.append("axes " + ", ".join(changed))
+    for key in ("base", "axes"):
+        a, b = saved.get(key, {}), current.get(key, {})
+        changed = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
+        if changed:
+            parts.append(f"{key} " + ", ".join(changed[:6]) + ("..." if len(changed) > 6 else ""))
     if saved.get("matmul_precision") != current.get("matmul_precision"):
         parts.append(f"matmul precision {saved.get('matmul_precision', 'default')}")
     return "; ".join(parts) or "study or parameter type"
@@ -300,8 +292,8 @@ def build_parser() -> argparse.ArgumentParser:
     common(p, "--out")
     p.add_argument("--chunk-size", type=int, default=None, help="configs per jit(vmap) call (default: from device memory)")
     p.add_argument("--set", action="append", metavar="AXIS=V[,V...]", help="override a parameter or an axis (repeatable)")
-    p.add_argument("--matmul-precision", default=None, choices=engine_precisions(),
-                   help="JAX default matmul precision for the sweep (TF32 / bf16 on GPUs; CPUs compute fp32 regardless)")
+    p.add_argument("--matmul-precision", default=None, metavar="P",
+                   help="float32, tensorfloat32 or bfloat16: JAX's default matmul precision for the sweep (GPUs; CPUs compute fp32 regardless)")
     p.set_defaults(func=cmd_sweep)
 
     p = sub.add_parser("figures", help="regenerate a study's figures from saved results")

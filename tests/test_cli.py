@@ -290,3 +290,9 @@ def test_matmul_precision_is_recorded_and_part_of_the_sweep_identity(capsys, tmp
     assert_one_line_error(rc, capsys.readouterr(), "different sweep")
     assert cli.main(["figures", "grokking", "--scale", "smoke", "--results", str(out), "--out", str(tmp_path / "f")]) == 0
     assert "matmul precision bfloat16" in capsys.readouterr().err
+
+
+def test_unknown_matmul_precision_is_one_line(capsys, tmp_path):
+    rc = cli.main(["sweep", "grokking", *SMOKE, "--out", str(tmp_path / "x"), "--matmul-precision", "fp8"])
+    assert_one_line_error(rc, capsys.readouterr(), "matmul precision", "fp8")
+    assert not (tmp_path / "x" / "manifest.json").exists()

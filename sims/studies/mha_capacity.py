@@ -233,10 +233,10 @@ class BareAttention(nn.Module):
     def __call__(self, queries, contexts, head_mask, n_heads, n=None, d_h=None):
         d = queries.shape[-1]
         n = contexts.shape[-2] if n is None else n
-        cols = column_mask(self.d_h_max, self.d_h_max if d_h is None else d_h)
-        fan = self.d_h_max if d_h is None else d_h
-        Wq = self.param("Wq", xavier_uniform(d, fan), (self.H_max, d, self.d_h_max)) * cols
-        Wk = self.param("Wk", xavier_uniform(d, fan), (self.H_max, d, self.d_h_max)) * cols
+        d_h = self.d_h_max if d_h is None else d_h
+        cols = column_mask(self.d_h_max, d_h)
+        Wq = self.param("Wq", xavier_uniform(d, d_h), (self.H_max, d, self.d_h_max)) * cols
+        Wk = self.param("Wk", xavier_uniform(d, d_h), (self.H_max, d, self.d_h_max)) * cols
         v = self.param("v", xavier_uniform(d, 1), (self.H_max, d))
         keys = jnp.einsum("cnd,hdk->chnk", contexts, Wk)
         scores = _query_key_scores(jnp.einsum("bd,hdk->bhk", queries, Wq), keys)
