@@ -82,9 +82,10 @@ def cmd_list(args) -> int:
 
 
 def do_sweep(study_name: str, scale_name: str, out: str | None, chunk_size: int | None = None, overrides=None, progress=True,
-             matmul_precision: str | None = None):
-    """Run (or resume) every sweep of a scale: its grid, or each of its panels into RESULTS/PANEL.
-    Returns {panel ('' for a single grid): Dataset} and the results root."""
+             matmul_precision: str | None = None, panels: list[str] | None = None):
+    """Run (or resume) every sweep of a scale: its grid, or each of its panels into RESULTS/PANEL
+    (only the named ``panels`` when given). Returns {panel ('' for a single grid): Dataset} and the
+    results root."""
     from . import engine
     from .params import replace
     from .studies import get
@@ -94,8 +95,15 @@ def do_sweep(study_name: str, scale_name: str, out: str | None, chunk_size: int 
     if chunk_size is not None and chunk_size < 1:
         raise RoteError(f"--chunk-size must be >= 1, got {chunk_size}")
     root = results_dir(study_name, scale_name, out)
+    sweeps = scale.sweeps()
+    if panels:
+        unknown = [p for p in panels if p not in sweeps]
+        if unknown:
+            known = ", ".join(p for p in sweeps if p) or "none (this scale is one grid)"
+            raise RoteError(f"{study_name} {scale_name} has no panel {', '.join(unknown)}; panels: {known}")
+        sweeps = {p: sweeps[p] for p in sweeps if p in panels}
     datasets = {}
-    for panel, (base, grid) in scale.sweeps().items():
+    for panel, (base, grid) in sweeps.items():
         axes = dict(grid)
         for name, values in (overrides or {}).items():
             if len(values) == 1 and name not in axes:
@@ -157,11 +165,18 @@ def _has_results(study, scale_name: str, root: Path) -> bool:
     return all(((root / panel if panel else root) / "results.nc").exists() for panel in study.scale(scale_name).sweeps())
 
 
+def _parse_panels(values: list[str] | None) -> list[str] | None:
+    """--panel a,b --panel c -> ['a', 'b', 'c'] (None: every panel)."""
+    if not values:
+        return None
+    return [name.strip() for value in values for name in value.split(",") if name.strip()]
+
+
 def cmd_sweep(args) -> int:
     from .studies import get
 
     base = get(args.study).scale(args.scale).base
-    do_sweep(args.study, args.scale, args.out, args.chunk_size, _parse_set(args.set, base), progress=not args.no_progress,
+    do_sweep(args.study, args.scale, args.out, args.chunk_size, _parse_set(args.set, base), progress=not args.no_progress, panels=_parse_panels(args.panel),
              matmul_precision=args.matmul_precision)
     return 0
 
@@ -292,6 +307,7 @@ def build_parser() -> argparse.ArgumentParser:
     common(p, "--out")
     p.add_argument("--chunk-size", type=int, default=None, help="configs per jit(vmap) call (default: from device memory)")
     p.add_argument("--set", action="append", metavar="AXIS=V[,V...]", help="override a parameter or an axis (repeatable)")
+    p.add_argument("--panel", action="append", metavar="NAME[,NAME...]", help="only these panels of the scale (repeatable; default all)")
     p.add_argument("--matmul-precision", default=None, metavar="P",
                    help="float32, tensorfloat32 or bfloat16: JAX's default matmul precision for the sweep (GPUs; CPUs compute fp32 regardless)")
     p.set_defaults(func=cmd_sweep)

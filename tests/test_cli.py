@@ -296,3 +296,17 @@ def test_unknown_matmul_precision_is_one_line(capsys, tmp_path):
     rc = cli.main(["sweep", "grokking", *SMOKE, "--out", str(tmp_path / "x"), "--matmul-precision", "fp8"])
     assert_one_line_error(rc, capsys.readouterr(), "matmul precision", "fp8")
     assert not (tmp_path / "x" / "manifest.json").exists()
+
+
+def test_sweep_panel_runs_only_the_named_panels(tmp_path, capsys):
+    out = tmp_path / "quick"
+    tiny = ["--set", "p=11", "--set", "N=8", "--set", "steps=20", "--set", "log_every=10"]
+    assert cli.main(["sweep", "grokking", "--scale", "quick", "--no-progress", "--out", str(out), "--panel", "seeds", *tiny]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["seeds"]
+    assert (out / "seeds" / "results.nc").exists()
+
+
+def test_sweep_unknown_panel_is_a_one_line_error(tmp_path, capsys):
+    rc = cli.main(["sweep", "grokking", "--scale", "quick", "--no-progress", "--out", str(tmp_path / "o"), "--panel", "wd,nope"])
+    assert_one_line_error(rc, capsys.readouterr(), "no panel nope", "minibatch_8")
+    assert not (tmp_path / "o").exists()
