@@ -187,6 +187,16 @@ def test_minibatches_cover_each_train_row_once_per_epoch():
     assert grokking.batch_positions(replace(SMOKE, batch_size=0), key, 0) is None  # full batch
 
 
+def test_epoch_orders_drawn_once_give_the_same_batches_as_per_step_draws():
+    cfg = replace(SMOKE, batch_size=8, steps=3 * (SMOKE.n_train // 8) + 5, log_every=1)  # a partial last epoch
+    key = jax.random.PRNGKey(5)
+    orders = grokking.epoch_orders(cfg, key)
+    assert orders.shape == (4, cfg.n_train)
+    for t in (0, 1, cfg.n_train // 8 - 1, cfg.n_train // 8, cfg.steps - 1):
+        np.testing.assert_array_equal(grokking.batch_positions(cfg, key, t, orders), grokking.batch_positions(cfg, key, t))
+    assert grokking.epoch_orders(replace(cfg, batch_size=0), key) is None
+
+
 def test_minibatch_base_follows_the_paper_scaling():
     base = grokking.quick_scale().base
     for bs, steps, lr in ((256, 1000, 0.01), (64, 4000, 0.005), (8, 32000, 0.01 * math.sqrt(8 / 256))):
@@ -216,7 +226,11 @@ def test_minibatch_run_uses_the_fast_step_and_learns(runs, monkeypatch):
 def test_quick_scale_panels():
     scale = grokking.quick_scale()
     sweeps = scale.sweeps()
-    assert set(sweeps) == {"wd", "seeds", "dropout", "batchnorm", "minibatch_8", "minibatch_64", "minibatch_256", "width", "multiplication"}
+    regularizer_panels = {"wd", "seeds", "dropout", "batchnorm", "minibatch_8", "minibatch_64", "minibatch_256", "width", "multiplication"}
+    assert regularizer_panels | {"batchnorm_8", "batchnorm_32", "batchnorm_256"} <= set(sweeps)
+    for bs in (8, 32, 256):  # the paper's BN panels follow the minibatch rule (phase_diagrams_bn.py)
+        bn = sweeps[f"batchnorm_{bs}"][0]
+        assert (bn.regularizer, bn.batch_size, bn.steps * bs, bn.lr) == ("batchnorm", bs, 1000 * 256, pytest.approx(0.01 * (bs / 256) ** 0.5))
     assert sweeps["wd"] == (scale.base, scale.grid)
     assert sweeps["dropout"][0].regularizer == "dropout" and sweeps["batchnorm"][0].regularizer == "batchnorm"
     assert len(sweeps["seeds"][1]["seed"]) >= 5

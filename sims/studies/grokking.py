@@ -398,16 +398,35 @@ def optimizer(params: GrokkingParams):
     )
 
 
-def batch_positions(params: GrokkingParams, key, t):
+def epoch_orders(params: GrokkingParams, key):
+    """The minibatch order of every epoch the run touches, (ceil(steps / E), n_train) int32, E =
+    n_train // batch_size: a fresh permutation of the train rows per epoch. None for full batch.
+
+    Decision (speed): drawn once before training, not at every step. A per-step permutation (a sort
+    of n_train keys) cost 95 % of a batch-8 step on CPU (1.1 ms against 0.045 ms per step, p 47,
+    N 192); the table is at most about steps * batch_size ints (2 MB at paper scale)."""
+    n_train, bs = params.n_train, params.batch_size
+    if bs == 0:
+        return None
+    n_epochs = -(-params.steps // (n_train // bs))
+    epoch_key = jax.random.fold_in(key, 4)
+    return jax.vmap(lambda e: jax.random.permutation(jax.random.fold_in(epoch_key, e), n_train))(jnp.arange(n_epochs))
+
+
+def batch_positions(params: GrokkingParams, key, t, orders=None):
     """Positions (within the n_train train rows) of the rows used at step t: all of them (full batch),
     or batch t mod E of epoch t // E of a fresh permutation per epoch, E = n_train // batch_size (the
-    last partial batch dropped, as PyTorch's DataLoader(drop_last=True) in the paper's code)."""
+    last partial batch dropped, as PyTorch's DataLoader(drop_last=True) in the paper's code).
+    ``orders``: ``epoch_orders(params, key)`` when already drawn (train draws it once)."""
     n_train, bs = params.n_train, params.batch_size
     if bs == 0:
         return None
     per_epoch = n_train // bs
     epoch, b = t // per_epoch, t % per_epoch
-    order = jax.random.permutation(jax.random.fold_in(jax.random.fold_in(key, 4), epoch), n_train)
+    if orders is None:
+        order = jax.random.permutation(jax.random.fold_in(jax.random.fold_in(key, 4), epoch), n_train)
+    else:
+        order = orders[epoch]
     return jax.lax.dynamic_slice(order, (b * bs,), (bs,))
 
 
@@ -435,10 +454,11 @@ def train(params: GrokkingParams, key, loss=None):
     m_tr, n_tr, y_tr = data["m"][:n_train], data["n"][:n_train], data["noisy"][:n_train]
     opt = optimizer(params)
     dropout_key = jax.random.fold_in(key, 3)
+    orders = epoch_orders(params, key)
 
     def step(carry, _):
         w, state, stats, t = carry
-        rows = batch_positions(params, key, t)
+        rows = batch_positions(params, key, t, orders)
         m, n, y = (m_tr, n_tr, y_tr) if rows is None else (m_tr[rows], n_tr[rows], y_tr[rows])
         if params.regularizer == "none":
             grads = jax.grad(loss)(w, m, n, y)
@@ -665,7 +685,11 @@ def quick_scale() -> Scale:
     pruning figure and claim and for error bars; ``dropout`` the phase diagram at dropout 0.3 and 0.6, wd 0
     (dropout 0 is the ``wd`` panel's wd 0); ``batchnorm`` BatchNorm after the square, batch 64,
     lr 0.005, 2000 steps (about the paper's 84 epochs of Figure 5); ``minibatch_8/64/256`` without
-    BatchNorm, the paper's step and lr scaling from batch 256 at 1000 steps; ``width`` the Appendix Q
+    BatchNorm, the paper's step and lr scaling from batch 256 at 1000 steps; ``batchnorm_8/32/256`` the
+    paper's Figure 3 BatchNorm panels, which follow the same minibatch rule (its phase_diagrams_bn.py:
+    steps 2000 * 256 / bs, lr 0.01 sqrt(bs / 256), wd 0), on the same corner cells (measured, one seed:
+    smaller batches invert more: batch 8 gives Full / Partial Inversion at alpha 0.9, batch 256
+    Coexistence everywhere); ``width`` the Appendix Q
     width sweep, N 96 / 192 / 384 x 5 seeds at alpha 0.9, xi 0.2, wd 2.5: at p 47 no cell is Coexistence
     at all three widths (narrow nets invert, wide ones memorize: pilots at wd 0-2.5), and this one
     generalizes at all of them (Full / Partial Inversion, Coexistence), which is what App. Q measures;
@@ -688,6 +712,7 @@ def quick_scale() -> Scale:
         "dropout": (replace(no_prune, regularizer="dropout"), {"alpha": grid["alpha"], "xi": (0.1, 0.2, 0.35, 0.5), "dropout": (0.3, 0.6)}),
         "batchnorm": (replace(no_prune, regularizer="batchnorm", batch_size=64, lr=0.005, steps=2000, log_every=20), {**small, "seed": (0, 1, 2)}),
         **{f"minibatch_{bs}": (minibatch_base(no_prune, bs, 1000), corner) for bs in (8, 64, 256)},
+        **{f"batchnorm_{bs}": (minibatch_base(replace(no_prune, regularizer="batchnorm"), bs, 1000), corner) for bs in (8, 32, 256)},
         "width": (replace(prune, alpha=0.9, xi=0.2, weight_decay=2.5), {"N": (96, 192, 384), "seed": (0, 1, 2, 3, 4)}),
         "multiplication": (replace(base, operation="mul"), {"alpha": (0.5, 0.7, 0.9), "xi": (0.2, 0.35), "weight_decay": (0.0, 5.0, 10.0)}),
     }
@@ -698,8 +723,10 @@ def paper_scale() -> Scale:
     """The paper's Figure 3 panels: p 97, N 500, 2000 steps, 17 alpha x 19 xi (GPU).
 
     wd {0, 5, 15, 20} (1292 configs); the Figure 1 cells over 5 seeds; dropout {0.3, 0.6, 0.9} at wd 0;
-    BatchNorm at batch 64, lr 0.005, 8000 steps (Figure 5 settings; the Figure 3 BN panels' own steps and
-    lr are UNVERIFIED, so one batch size is run); minibatch 8 and 256 (full batch is the wd panel's wd 0);
+    BatchNorm at batch 64, lr 0.005, 8000 steps (Figure 5 settings), and the Figure 3 BatchNorm panels at
+    batch 8 / 32 / 64 / 256 with the minibatch rule (the paper's phase_diagrams_bn.py: steps
+    2000 * 256 / bs, lr 0.01 sqrt(bs / 256), wd 0; the fact sheet's UNVERIFIED settled from that script);
+    minibatch 8 and 256 (full batch is the wd panel's wd 0);
     the Appendix Q width sweep (lr 0.005, wd 1.0, alpha 0.5, xi 0.35; N 500-5000 x 10 seeds, the paper
     has 40 seeds up to N 10000)."""
     base = GrokkingParams(p=97, N=500, steps=2000, log_every=10)
@@ -716,6 +743,7 @@ def paper_scale() -> Scale:
         "dropout": (replace(no_prune, regularizer="dropout"), {**diagram, "dropout": (0.3, 0.6, 0.9)}),
         "batchnorm": (replace(no_prune, regularizer="batchnorm", batch_size=64, lr=0.005, steps=8000, log_every=40), diagram),
         **{f"minibatch_{bs}": (minibatch_base(no_prune, bs, 2000), diagram) for bs in (8, 256)},
+        **{f"batchnorm_{bs}": (minibatch_base(replace(no_prune, regularizer="batchnorm"), bs, 2000), diagram) for bs in (8, 32, 64, 256)},
         "width": (replace(prune, alpha=0.5, xi=0.35, lr=0.005, weight_decay=1.0), {"N": (500, 1000, 2000, 5000), "seed": tuple(range(10))}),
     }
     return Scale("paper", base, grid, "p 97, N 500, 2000 steps, 17 alpha x 19 xi; panels wd (x 4 wd = 1292), seeds, dropout, batchnorm, minibatch", panels=panels)
