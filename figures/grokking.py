@@ -17,8 +17,9 @@ from ``summarize``) and writes:
   regularizer_phase_diagrams.png  phases per dropout rate, BatchNorm, minibatch size (Fig. 3 panels), and
                         for modular multiplication per weight decay (App. P)
   batchnorm_gamma.png   per-neuron |gamma| vs IPR with Spearman correlations (Fig. 5)
+  dropout_ipr_histograms.png  per-neuron IPR histograms per dropout rate in one cell (Fig. 4, dropout)
   width_pruning.png     neurons prunable (lowest IPR first) with test >= 90 % vs width N, seed means ± SE (App. Q)
-The last five need the pruning curves or the corresponding panels and are skipped without them.
+The last six need the pruning curves or the corresponding panels and are skipped without them.
 
 Figures are built on ``matplotlib.figure.Figure`` directly (Agg canvas, never registered with pyplot),
 so nothing stays open after saving and no global backend is switched for notebooks importing this.
@@ -77,11 +78,14 @@ def make_all(evidence, out_dir: Path) -> list[Path]:
     ]
     if any(d is not None and "prune_low_test_acc" in d and np.isfinite(d["prune_low_test_acc"].values).any() for d in (ds, seeds)):
         written.append(pruning_curves(ds, cells, seeds, out_dir / "pruning.png"))
-    regularized = [(name, panels[name]) for name in ("dropout", "batchnorm", "minibatch_8", "minibatch_64", "minibatch_256", "multiplication") if name in panels]
+    order = ("dropout", "batchnorm", "batchnorm_8", "batchnorm_32", "batchnorm_64", "batchnorm_256", "minibatch_8", "minibatch_64", "minibatch_256", "multiplication")
+    regularized = [(name, panels[name]) for name in order if name in panels]
     if regularized:
         written.append(regularizer_diagrams(ds, regularized, out_dir / "regularizer_phase_diagrams.png"))
     if "batchnorm" in panels:
         written.append(batchnorm_gamma(panels["batchnorm"], out_dir / "batchnorm_gamma.png"))
+    if "dropout" in panels:
+        written.append(dropout_ipr_histograms(ds, panels["dropout"], out_dir / "dropout_ipr_histograms.png"))
     if "width" in panels and "n_prunable_low" in panels["width"]:
         written.append(width_pruning(panels["width"], out_dir / "width_pruning.png"))
     return written
@@ -584,8 +588,8 @@ def regularizer_diagrams(ds: xr.Dataset, panels, path: Path) -> Path:
         elif name == "multiplication":
             for wd in np.atleast_1d(panel["weight_decay"].values):
                 entries.append((f"(m·n) mod p, wd {wd:g} (App. P)", panel.sel(weight_decay=wd)))
-        elif name == "batchnorm":
-            entries.append((f"BatchNorm, batch {_static(panel, 'batch_size')}, lr {_static(panel, 'lr'):g}, {_static(panel, 'steps')} steps", panel))
+        elif name.startswith("batchnorm"):
+            entries.append((f"BatchNorm, batch {_static(panel, 'batch_size')}, lr {_static(panel, 'lr'):.3g}, {_static(panel, 'steps')} steps", panel))
         else:
             entries.append((f"minibatch {_static(panel, 'batch_size')}, lr {_static(panel, 'lr'):.4g}, {_static(panel, 'steps')} steps", panel))
     ncols = min(4, len(entries))
@@ -605,6 +609,62 @@ def regularizer_diagrams(ds: xr.Dataset, panels, path: Path) -> Path:
     handles = [Patch(color=PHASE_COLORS[v], label=_phase_name(v)) for v in sorted(PHASE_COLORS) if v in present]
     fig.legend(handles=handles, loc="outside lower center", ncol=len(handles), fontsize=8)
     fig.suptitle(f"Phases per regularizer (paper Fig. 3 panels); c = final corrupted-subset accuracy\n{_title(ds)} unless stated", fontsize=9)
+    fig.savefig(path, dpi=DPI)
+    return path
+
+
+def dropout_cells(ds: xr.Dataset, dropout: xr.Dataset) -> list[tuple[float, float]]:
+    """(alpha, xi) cells for the dropout IPR figure: the scale's coexistence cell and the paper's
+    Figure 4 cell (alpha 0.5, xi 0.35), those that both the ``wd`` and the ``dropout`` panel have."""
+    wanted = [(0.5, 0.35)]
+    if ds.attrs.get("scale") in CELLS:
+        wanted.insert(0, CELLS[ds.attrs["scale"]].coexistence[:2])
+    have = lambda d, a, x: np.isclose(d["alpha"].values, a).any() and np.isclose(d["xi"].values, x).any()
+    cells = []
+    for a, x in wanted:
+        if (a, x) not in cells and have(ds, a, x) and have(dropout, a, x) and np.isclose(ds["weight_decay"].values, 0.0).any():
+            cells.append((a, x))
+    return cells
+
+
+def dropout_ipr_histograms(ds: xr.Dataset, dropout: xr.Dataset, path: Path) -> Path:
+    """Per-neuron IPR histograms at the end of training per dropout rate (0 from the ``wd`` panel's
+    wd 0, then each rate of the ``dropout`` panel), one row per cell of ``dropout_cells`` (paper Fig. 4,
+    dropout panels). Each panel: phase colour, final test and corrupted-subset accuracy, and the
+    fractions of neurons with IPR < 0.2 (memorizing) and > 0.7 (periodic). Reads ipr, phase, final_*."""
+    p = _static(ds, "p")
+    cells = dropout_cells(ds, dropout)
+    rates = [0.0, *np.atleast_1d(dropout["dropout"].values).tolist()]
+    fig = Figure(figsize=(max(3.4 * len(rates), 10), 3.2 * max(len(cells), 1) + 1.4), layout="constrained")
+    if not cells:
+        return _empty(fig, "no (alpha, xi) cell shared by the wd 0 and dropout panels", path)
+    axes = fig.subplots(len(cells), len(rates), squeeze=False, sharex=True)
+    bins = np.linspace(0, 1, 21)
+    gaussian = theory.reference_ipr(p, "gaussian", rows=2000)
+    for i, (a, x) in enumerate(cells):
+        for j, q in enumerate(rates):
+            ax = axes[i, j]
+            c = (ds.sel(alpha=a, xi=x, weight_decay=0.0, method="nearest") if q == 0 else
+                 dropout.sel(alpha=a, xi=x, dropout=q, method="nearest"))
+            ipr = c["ipr"].values
+            finite = ipr[np.isfinite(ipr)]
+            phase = int(c["phase"])
+            ax.hist(finite, bins=bins, color=PHASE_COLORS[phase], edgecolor="black", lw=0.5)
+            ax.axvline(gaussian, color="tab:gray", ls="--", lw=1.2, label=f"Gaussian row: {gaussian:.3f}")
+            ax.axvline(1.0, color="black", ls="-.", lw=1.2, label="periodic neuron (Eq. 2): 1")
+            low, high = (100 * np.mean(finite < 0.2), 100 * np.mean(finite > 0.7)) if len(finite) else (np.nan, np.nan)
+            ax.set_title(f"dropout {q:g}: α {a:g}, ξ {x:g} -> {_phase_name(phase)}\n"
+                         f"test {100 * float(c['final_test_acc']):.0f} %, corrupted {100 * float(c['final_corrupt_acc']):.0f} %; "
+                         f"IPR<0.2: {low:.0f} %, >0.7: {high:.0f} %", fontsize=8)
+            ax.set_xlim(0, 1.02)
+            ax.grid(alpha=0.3)
+            if i == len(cells) - 1:
+                ax.set_xlabel("per-neuron IPR (rfft, mean of U, V, W rows)")
+        axes[i, 0].set_ylabel(f"neurons (of {ds.sizes['neuron']})")
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncol=2, fontsize=8, title=f"reference IPR at p {p}", title_fontsize=8)
+    fig.suptitle(f"Dropout (on the hidden pre-activation, wd 0) removes the memorizing low-IPR neurons (paper Fig. 4, dropout)\n"
+                 f"{_title(ds)}; bins of 0.05, bar colour = final phase", fontsize=9)
     fig.savefig(path, dpi=DPI)
     return path
 

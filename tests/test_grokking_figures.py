@@ -22,6 +22,7 @@ NAMES = {
     "regularizer_phase_diagrams.png",
     "batchnorm_gamma.png",
     "width_pruning.png",
+    "dropout_ipr_histograms.png",
 }
 
 
@@ -43,7 +44,7 @@ def fake_panels(cells_ds):
         coords={"N": [96, 192, 384], "seed": [0, 1]},
         attrs=ds.attrs,
     )
-    return {"wd": ds, "seeds": seeds, "dropout": dropout, "batchnorm": bn, "minibatch_8": minibatch, "width": width, "multiplication": ds.sel(weight_decay=[0.0, 5.0])}
+    return {"wd": ds, "seeds": seeds, "dropout": dropout, "batchnorm": bn, "batchnorm_8": minibatch, "minibatch_8": minibatch, "width": width, "multiplication": ds.sel(weight_decay=[0.0, 5.0])}
 
 
 def test_make_all_writes_every_figure_from_panels(cells_ds, tmp_path):
@@ -66,3 +67,12 @@ def test_majority_phase_over_seeds(cells_ds):
     other["phase"] = other["phase"] * 0 + 4
     three = xr.concat([one, other, one], dim=xr.DataArray([0, 1, 2], dims="seed", name="seed"))
     np.testing.assert_array_equal(figs._majority_phase(three)["phase"].values, one["phase"].values)
+
+
+def test_dropout_cells_are_those_both_panels_have(cells_ds):
+    ds = cells_ds.copy()
+    ds.attrs["scale"] = "quick"
+    dropout = ds.sel(weight_decay=[0.0, 2.5]).rename(weight_decay="dropout")
+    cells = figs.dropout_cells(ds, dropout)
+    assert cells and all(np.isclose(ds["alpha"].values, a).any() and np.isclose(ds["xi"].values, x).any() for a, x in cells)
+    assert figs.dropout_cells(ds, dropout.sel(alpha=[ds["alpha"].values.min()]).assign_coords(alpha=[0.123])) == []
