@@ -178,6 +178,15 @@ for q in drop.dropout.values:
           f"test {100 * float(run.final_test_acc):5.1f}%  corrupted {100 * float(run.final_corrupt_acc):5.1f}%  "
           f"neurons with IPR < 0.2: {100 * float((run.ipr < 0.2).mean()):.0f}%")
 
+no_reg = engine.sweep(study.STUDY, replace(base, prune_curves=0), {"alpha": (0.9,), "xi": (0.35,)}, None, progress=False).sel(alpha=0.9, xi=0.35)
+fig, axes = plt.subplots(1, 3, figsize=(12, 3), sharex=True)
+for ax, (q, run) in zip(axes, [(0.0, no_reg)] + [(q, drop.sel(alpha=0.9, xi=0.35, dropout=q)) for q in drop.dropout.values]):
+    ax.hist(run.ipr.values, bins=np.linspace(0, 1, 21), edgecolor="black", lw=0.5)
+    ax.set_title(f"dropout {q:.1f}: {theory.Phase(int(run.phase)).label}", fontsize=9)
+    ax.set_xlabel("per-neuron IPR")
+axes[0].set_ylabel("neurons")
+plt.show()
+
 bn_base, _ = study.quick_scale().sweeps()["batchnorm"]
 bn = engine.sweep(study.STUDY, bn_base, {"alpha": (0.9,), "xi": (0.2,)}, None, progress=False).sel(alpha=0.9, xi=0.2)
 from rote.sims.studies.grokking_claims import spearman
@@ -194,9 +203,21 @@ print(f"BatchNorm: {theory.Phase(int(bn.phase)).label}, train {100 * float(bn.fi
       f"median |gamma| {np.median(gamma[ipr < 0.2]):.3f} (IPR < 0.2) vs {np.median(gamma[ipr > 0.7]):.3f} (IPR > 0.7)")
 
 # %% [markdown]
-# At p 47 BatchNorm damps the memorizing neurons (rank correlation well above 0.5) but leaves enough
-# of them to stop short of Full Inversion (the paper's p 97 run inverts); minibatch noise alone also
-# moves the phases (`rote figures grokking` draws the dropout, BatchNorm and minibatch phase diagrams).
+# At p 47 BatchNorm at batch 64 damps the memorizing neurons (rank correlation well above 0.5) but
+# leaves enough of them to stop short of Full Inversion (the paper's p 97 run inverts). The batch size
+# matters: the paper's BatchNorm panels scale steps and learning rate with the batch (same epochs,
+# lr 0.01 sqrt(bs / 256)), and smaller, noisier batches unlearn more of the corrupted labels.
+
+# %%
+for bs in (8, 256):
+    bn_bs_base, _ = study.quick_scale().sweeps()[f"batchnorm_{bs}"]
+    run = engine.sweep(study.STUDY, bn_bs_base, {"alpha": (0.9,), "xi": (0.2,)}, None, progress=False).sel(alpha=0.9, xi=0.2)
+    print(f"BatchNorm, batch {bs:3d} ({bn_bs_base.steps} steps, lr {bn_bs_base.lr:.4f}): {theory.Phase(int(run.phase)).label:17s} "
+          f"train {100 * float(run.final_train_acc):5.1f}%  test {100 * float(run.final_test_acc):5.1f}%  corrupted {100 * float(run.final_corrupt_acc):5.1f}%")
+
+# %% [markdown]
+# Minibatch noise alone also moves the phases (`rote figures grokking` draws the dropout, BatchNorm
+# and minibatch phase diagrams and the IPR histograms per dropout rate).
 
 # %% [markdown]
 # ## 7. The phase diagram, one slice
