@@ -19,7 +19,8 @@ from ``summarize``) and writes:
   batchnorm_gamma.png   per-neuron |gamma| vs IPR with Spearman correlations (Fig. 5)
   dropout_ipr_histograms.png  per-neuron IPR histograms per dropout rate in one cell (Fig. 4, dropout)
   width_pruning.png     neurons prunable (lowest IPR first) with test >= 90 % vs width N, seed means ± SE (App. Q)
-The last six need the pruning curves or the corresponding panels and are skipped without them.
+  architecture_*.png    transformer, 3-layer MLP, cross-entropy, ReLU panels (figures/grokking_architectures.py)
+The last seven need the pruning curves or the corresponding panels and are skipped without them.
 
 Figures are built on ``matplotlib.figure.Figure`` directly (Agg canvas, never registered with pyplot),
 so nothing stays open after saving and no global backend is switched for notebooks importing this.
@@ -88,7 +89,9 @@ def make_all(evidence, out_dir: Path) -> list[Path]:
         written.append(dropout_ipr_histograms(ds, panels["dropout"], out_dir / "dropout_ipr_histograms.png"))
     if "width" in panels and "n_prunable_low" in panels["width"]:
         written.append(width_pruning(panels["width"], out_dir / "width_pruning.png"))
-    return written
+    from .grokking_architectures import make_all as architecture_figures  # it imports this module
+
+    return written + architecture_figures(panels, out_dir)  # panels transformer, mlp3, cross_entropy, relu
 
 
 # --------------------------------------------------------------------------------------------------

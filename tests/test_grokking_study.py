@@ -189,7 +189,7 @@ def test_replace_turns_errors_into_config_errors():
 
 
 def test_static_and_traced_fields():
-    assert set(P.static_fields(GrokkingParams)) == {"p", "N", "steps", "log_every", "alpha", "operation", "regularizer", "batch_size", "prune_curves"}
+    assert set(P.static_fields(GrokkingParams)) == {"p", "N", "steps", "log_every", "alpha", "operation", "regularizer", "batch_size", "prune_curves", "model", "activation", "loss", "heads"}
     assert set(P.traced_fields(GrokkingParams)) == {"xi", "weight_decay", "lr", "seed", "dropout"}
     leaves = jax.tree_util.tree_leaves(GrokkingParams(xi=0.1, weight_decay=2.0, lr=0.02, seed=3))
     assert sorted(map(float, leaves)) == [0.0, 0.02, 0.1, 2.0, 3.0]

@@ -43,6 +43,7 @@ from ...theory import grokking as theory
 from ..errors import ConfigError
 from ..params import replace, static, study_params, traced
 from ..study import Scale, Study, param_value
+from . import grokking_models as models
 
 CURVES = (
     "train_acc",  # vs the (noisy) training labels
@@ -80,6 +81,13 @@ class GrokkingParams:
     dropout: float = traced(0.0, "dropout rate on the hidden pre-activation (needs regularizer='dropout')")
     batch_size: int = static(0, "minibatch size; 0 = full batch. Each epoch a fresh permutation, last partial batch dropped")
     prune_curves: int = static(0, "1: compute the IPR-ranked pruning curves at the end of training; 0: NaN (an int 0/1 like every CLI-settable field)")
+    # Decision (issue 4): the architecture, activation and loss are *static*, like ``regularizer``: each
+    # changes the compiled program, so each is its own compiled group, and the default (mlp2, quadratic,
+    # mse) keeps the hand-written gradient. Other combinations: grokking_models.py, plain jax.grad.
+    model: str = static("mlp2", "'mlp2' (paper Sec. 2), 'mlp3' (3-layer ReLU MLP, Fig. 7b) or 'transformer' (1 encoder block, Fig. 7a; N = model dimension d)")
+    activation: str = static("quadratic", "mlp2 hidden activation: 'quadratic' (x^2) or 'relu' (App. N)")
+    loss: str = static("mse", "'mse' (paper default) or 'ce' (softmax cross-entropy, App. M)")
+    heads: int = static(4, "attention heads of the transformer (paper 4); must divide N")
 
     def validate(self):
         if not (isinstance(self.p, (int, np.integer)) and 2 <= self.p <= MAX_P):
@@ -119,6 +127,15 @@ class GrokkingParams:
             raise ConfigError("BatchNorm needs at least 2 rows per step (batch statistics)")
         if not (isinstance(self.prune_curves, (int, np.integer)) and self.prune_curves in (0, 1)):
             raise ConfigError(f"prune_curves must be 0 or 1, got {self.prune_curves!r}")
+        for name, allowed in (("model", models.MODELS), ("activation", models.ACTIVATIONS), ("loss", models.LOSSES)):
+            if getattr(self, name) not in allowed:
+                raise ConfigError(f"{name} must be one of {', '.join(map(repr, allowed))}, got {getattr(self, name)!r}")
+        if self.activation != "quadratic" and self.model != "mlp2":
+            raise ConfigError(f"activation {self.activation!r} applies to model 'mlp2' only ({self.model!r} has ReLU built in)")
+        if not models.is_default(self) and (self.regularizer != "none" or self.prune_curves):
+            raise ConfigError("regularizer and prune_curves need the default model (mlp2, quadratic activation, mse loss)")
+        if not (isinstance(self.heads, (int, np.integer)) and self.heads >= 1 and self.N % self.heads == 0):
+            raise ConfigError(f"heads must be a positive divisor of N = {self.N}, got {self.heads!r}")
 
     @property
     def n_train(self) -> int:
@@ -359,11 +376,15 @@ def regularized_loss(weights, m, n, labels, params: GrokkingParams, key, bn_stat
     return mse(a @ weights["Wt"], labels), new_stats
 
 
-def metrics_from_logits(logits, data):
+def metrics_from_logits(logits, data, loss: str = "mse"):
     """Accuracies and losses of logits (p^2, p) on all pairs: dict of scalars train_acc, test_acc,
-    corrupt_acc (vs noisy labels), corrupt_true_acc, clean_acc, train_loss, test_loss."""
+    corrupt_acc (vs noisy labels), corrupt_true_acc, clean_acc, train_loss, test_loss (the training
+    loss ``loss``, MSE or cross-entropy, against the noisy labels)."""
     pred = jnp.argmax(logits, -1)
-    sq_err = jnp.mean((logits - jax.nn.one_hot(data["noisy"], logits.shape[-1])) ** 2, axis=-1)
+    if loss == "mse":
+        sq_err = jnp.mean((logits - jax.nn.one_hot(data["noisy"], logits.shape[-1])) ** 2, axis=-1)
+    else:
+        sq_err = models.row_losses(logits, data["noisy"], loss)
 
     def mean_over(mask, values):
         return jnp.sum(jnp.where(mask, values, 0.0)) / jnp.maximum(jnp.sum(mask), 1)
@@ -385,10 +406,14 @@ def metrics_from_logits(logits, data):
     }
 
 
-def evaluate(checkpoint, data):
-    """Metrics on all p^2 pairs (one eval-mode forward). Returns dict of scalars named as CURVES."""
-    logits = features(checkpoint, data["m"], data["n"]) @ checkpoint["Wt"]
-    return {**metrics_from_logits(logits, data), "mean_ipr": jnp.nanmean(neuron_ipr(checkpoint))}
+def evaluate(checkpoint, data, params: GrokkingParams | None = None):
+    """Metrics on all p^2 pairs (one eval-mode forward). Returns dict of scalars named as CURVES.
+    ``params`` picks the model (grokking_models); None or the default model: the quadratic MLP."""
+    if params is None or models.is_default(params):
+        logits = features(checkpoint, data["m"], data["n"]) @ checkpoint["Wt"]
+        return {**metrics_from_logits(logits, data), "mean_ipr": jnp.nanmean(neuron_ipr(checkpoint))}
+    logits = models.logits(checkpoint, data["m"], data["n"], params)
+    return {**metrics_from_logits(logits, data, params.loss), "mean_ipr": jnp.nanmean(models.input_ipr(checkpoint, params))}
 
 
 def optimizer(params: GrokkingParams):
@@ -437,18 +462,19 @@ def train(params: GrokkingParams, key, loss=None):
 
     regularizer 'none': ``loss(weights, m, n, labels)`` is differentiated by ``jax.grad`` at each step;
     default ``train_loss`` (the same loss as ``mse(forward(...))`` with the fast hand-written gradient;
-    the plain one is for tests and benchmarks). 'dropout' / 'batchnorm': ``regularized_loss`` by
-    ``jax.grad`` (``loss`` must be None). Per-step randomness (dropout masks, minibatch order) derives
+    the plain one is for tests and benchmarks); other models, activations or losses (fields model,
+    activation, loss): ``grokking_models.train_loss`` by plain ``jax.grad``. 'dropout' / 'batchnorm':
+    ``regularized_loss`` by ``jax.grad`` (``loss`` must be None). Per-step randomness (dropout masks, minibatch order) derives
     from the config key and the step counter."""
     data = make_data(params, key)
-    weights = init_weights(params, key)
+    weights = init_weights(params, key) if models.is_default(params) else models.init_weights(params, key)
     bn_stats = None
     if params.regularizer == "batchnorm":
         bn_params, bn_stats = init_bn(params)
         weights = {**weights, **bn_params}
-    if params.regularizer == "none":
-        loss = train_loss if loss is None else loss
-    elif loss is not None:
+    if params.regularizer == "none" and loss is None:
+        loss = train_loss if models.is_default(params) else (lambda w, m, n, y: models.train_loss(w, m, n, y, params))
+    elif params.regularizer != "none" and loss is not None:
         raise ValueError("a custom loss is only supported with regularizer 'none'")
     n_train = params.n_train
     m_tr, n_tr, y_tr = data["m"][:n_train], data["n"][:n_train], data["noisy"][:n_train]
@@ -469,9 +495,9 @@ def train(params: GrokkingParams, key, loss=None):
 
     def block(carry, _):
         carry, _ = jax.lax.scan(step, carry, None, length=params.log_every)
-        return carry, evaluate(checkpoint_of(carry[0], carry[2]), data)
+        return carry, evaluate(checkpoint_of(carry[0], carry[2]), data, params)
 
-    first = evaluate(checkpoint_of(weights, bn_stats), data)
+    first = evaluate(checkpoint_of(weights, bn_stats), data, params)
     init = (weights, opt.init(weights), bn_stats, jnp.zeros((), jnp.int32))
     (weights, _, bn_stats, _), curves = jax.lax.scan(block, init, None, length=params.steps // params.log_every)
     curves = {k: jnp.concatenate([first[k][None], curves[k]]) for k in CURVES}
@@ -536,10 +562,10 @@ def pruning_curves(checkpoint, data, ipr, key):
 
 def run(params: GrokkingParams, key) -> dict[str, jax.Array]:
     """The study's pure run: curves over logged steps (CURVES, (steps/log_every + 1,)); per-neuron IPR
-    at the end (N,); BatchNorm |gamma| (N,) (NaN without BatchNorm); pruning curves (N,) per
+    at the end (N,; for mlp3 and the transformer the input layer's, grokking_models.input_ipr); BatchNorm |gamma| (N,) (NaN without BatchNorm); pruning curves (N,) per
     prune_metric_names() (NaN when ``prune_curves`` is off)."""
     checkpoint, curves = train(params, key)
-    ipr = neuron_ipr(checkpoint)
+    ipr = neuron_ipr(checkpoint) if models.is_default(params) else models.input_ipr(checkpoint, params)
     N = params.N
     gamma = jnp.abs(checkpoint["gamma"]) if params.regularizer == "batchnorm" else jnp.full(N, jnp.nan)
     if params.prune_curves:
@@ -639,14 +665,15 @@ def bytes_per_config(params: GrokkingParams) -> int:
     """Rough peak device memory of one config: activations and grads on the train rows plus the eval
     forward on all p^2 rows (h, h^2, logits), weights with Adam moments, times 2 for temporaries."""
     rows = params.p**2
-    per_row = 4 * (3 * params.N + 3 * params.p)
-    weights = 4 * 3 * params.p * params.N * 4
+    per_row = 4 * models.floats_per_row(params)  # 3 N + 3 p for the default model
+    weights = 4 * 3 * params.p * params.N * 4 if params.model == "mlp2" else 4 * 4 * (2 * params.p * params.N + (1 + 2 * models.MLP_RATIO) * params.N**2)
     return 2 * (rows * per_row + weights)
 
 
 def flops_per_step(params: GrokkingParams) -> float:
-    """Training FLOPs per step on M rows (n_train, or the minibatch): about 6 M N p (fact sheet 6.2)."""
-    return 6.0 * params.rows_per_step * params.N * params.p
+    """Training FLOPs per step on M rows (n_train, or the minibatch): about 6 M N p (fact sheet 6.2),
+    3 M times the forward matmuls of grokking_models.forward_flops_per_row for every model."""
+    return 3.0 * params.rows_per_step * models.forward_flops_per_row(params)
 
 
 def flops_per_config(params: GrokkingParams) -> float:
@@ -654,7 +681,7 @@ def flops_per_config(params: GrokkingParams) -> float:
     forward plus N rank-1 updates of the p^2 x p logits per order (2 + PRUNE_RANDOM_ORDERS orders)."""
     evals = params.steps // params.log_every + 1
     prune = (2 + PRUNE_RANDOM_ORDERS) * 4.0 * params.p**3 * params.N if params.prune_curves else 0.0
-    return params.steps * flops_per_step(params) + evals * 2.0 * params.p**3 * params.N + prune
+    return params.steps * flops_per_step(params) + evals * params.p**2 * models.forward_flops_per_row(params) + prune
 
 
 # --------------------------------------------------------------------------------------------------
@@ -696,6 +723,21 @@ def quick_scale() -> Scale:
     ``multiplication`` (m n) mod p on a slice of the wd grid (paper App. P: nearly the same diagrams;
     measured: the same phase in all 18 cells; the IPR, an additive-Fourier measure, does not apply
     there: mean 0.08, the Gaussian value, since that solution is periodic in the discrete logarithm).
+
+    Architectures and losses (paper Fig. 7, Apps. M, N; sims/studies/grokking_models.py), p 47 like
+    every panel, 1000 steps, alpha {0.7, 0.9} x xi x wd, one seed. Budget about 60-90 s for the four
+    (each alpha is one compile, 5-10 s). Pilots on 2 cores (final train / test %, phase):
+    ``transformer`` d 64 (4 heads, MLP 256), lr 3e-3 (the paper's 1e-3 runs 3000 steps), wd {0, 3}, xi
+    {0.15, 0.3}: wd 0 memorizes every cell (test 2-13 %); wd 3 inverts at alpha 0.9, xi 0.15 (85 / 96,
+    corrupted 2.7 %) and still memorizes elsewhere; wd 5 stops fitting (Confusion, test 24-84 %), also at
+    lr 1e-3; d 32 cannot memorize at wd 0 (train 76-83 %), so d 64. ``mlp3`` width 96, lr 1e-3 (Fig. 7b),
+    wd {0, 5, 20}: wd 0 memorizes or oscillates (train 84-93 %, test <= 2 %), wd 5 inverts (Full at xi
+    0.2: 80.5 / 100; Partial at 0.9 / 0.35), wd 20 is Confusion; lr 3e-3 gave the same phases.
+    ``cross_entropy`` (App. M) wd {0, 2.5, 5, 10}: Memorization at 0, Coexistence (xi 0.2) or
+    Memorization at 2.5, Full Inversion in every cell at 5, Confusion / Forgetting at 10 and above (20-60
+    pilots: train <= 15 %): inversion only in a narrow wd band. ``relu`` (App. N) wd {0, 10}:
+    Memorization at wd 0 (Coexistence only at 0.9 / 0.2) where the quadratic net coexists, Partial or
+    Full Inversion at 10 (wd 5 already inverts; wd 40 is Confusion): ReLU needs more regularization.
     """
     base = GrokkingParams(p=47, N=192, steps=1000, log_every=10)
     grid = {
@@ -715,6 +757,11 @@ def quick_scale() -> Scale:
         **{f"batchnorm_{bs}": (minibatch_base(replace(no_prune, regularizer="batchnorm"), bs, 1000), corner) for bs in (8, 32, 256)},
         "width": (replace(prune, alpha=0.9, xi=0.2, weight_decay=2.5), {"N": (96, 192, 384), "seed": (0, 1, 2, 3, 4)}),
         "multiplication": (replace(base, operation="mul"), {"alpha": (0.5, 0.7, 0.9), "xi": (0.2, 0.35), "weight_decay": (0.0, 5.0, 10.0)}),
+        # architectures and losses (paper Fig. 7, Apps. M, N); choices and pilot numbers in the docstring
+        "transformer": (replace(base, model="transformer", N=64, lr=0.003, log_every=20), {"alpha": (0.7, 0.9), "xi": (0.15, 0.3), "weight_decay": (0.0, 3.0)}),
+        "mlp3": (replace(base, model="mlp3", N=96, lr=0.001, log_every=20), {"alpha": (0.7, 0.9), "xi": (0.2, 0.35), "weight_decay": (0.0, 5.0, 20.0)}),
+        "cross_entropy": (replace(base, loss="ce", log_every=20), {"alpha": (0.7, 0.9), "xi": (0.2, 0.35), "weight_decay": (0.0, 2.5, 5.0, 10.0)}),
+        "relu": (replace(base, activation="relu", log_every=20), {"alpha": (0.7, 0.9), "xi": (0.2, 0.35), "weight_decay": (0.0, 10.0)}),
     }
     return Scale("quick", base, grid, "p 47, N 192, 1000 steps; panels wd (4 alpha x 5 xi x 6 wd = 120), seeds, dropout, batchnorm, minibatch 8/64/256", panels=panels)
 
@@ -737,6 +784,7 @@ def paper_scale() -> Scale:
     }
     no_prune, prune = base, replace(base, prune_curves=1)
     diagram = {"alpha": grid["alpha"], "xi": grid["xi"]}
+    coarse = {"alpha": grid["alpha"][::2], "xi": grid["xi"][::2][:9]}  # alpha 0.1-0.9, xi 0-0.8, steps of 0.1
     panels = {
         "wd": (base, grid),
         "seeds": (prune, {"alpha": (0.5,), "xi": (0.35,), "weight_decay": (0.0, 5.0, 15.0), "seed": (0, 1, 2, 3, 4)}),
@@ -745,6 +793,16 @@ def paper_scale() -> Scale:
         **{f"minibatch_{bs}": (minibatch_base(no_prune, bs, 2000), diagram) for bs in (8, 256)},
         **{f"batchnorm_{bs}": (minibatch_base(replace(no_prune, regularizer="batchnorm"), bs, 2000), diagram) for bs in (8, 32, 64, 256)},
         "width": (replace(prune, alpha=0.5, xi=0.35, lr=0.005, weight_decay=1.0), {"N": (500, 1000, 2000, 5000), "seed": tuple(range(10))}),
+        # Fig. 7 (MSE, AdamW lr 1e-3, 3 seeds; its alpha / xi grid is UNVERIFIED: a coarse 9 x 9 slice of
+        # Fig. 3's). Transformer: the paper's wd 10 and 50 plus 1 and 3, because with plain AdamW (decay
+        # lr * wd on every weight, the official code's default optimizer) our quick pilots stop fitting at
+        # wd >= 5 (d 64, lr 1e-3 and 3e-3: Confusion), so the Fig. 7 values may assume the code's
+        # per-layer (muP) learning rates, UNVERIFIED. Apps. M, N: CE wd values UNVERIFIED (the quick
+        # pilots' band, about doubled as wd is between p 47 and p 97); ReLU on the Fig. 3 wd values.
+        "transformer": (replace(base, model="transformer", N=128, lr=0.001, steps=3000, log_every=30), {**coarse, "weight_decay": (1.0, 3.0, 10.0, 50.0), "seed": (0, 1, 2)}),
+        "mlp3": (replace(base, model="mlp3", lr=0.001, steps=5000, log_every=50), {**coarse, "weight_decay": (0.0, 5.0, 10.0, 20.0), "seed": (0, 1, 2)}),
+        "cross_entropy": (replace(base, loss="ce"), {**coarse, "weight_decay": (0.0, 5.0, 10.0, 20.0)}),
+        "relu": (replace(base, activation="relu"), {**coarse, "weight_decay": (0.0, 5.0, 15.0, 20.0)}),
     }
     return Scale("paper", base, grid, "p 97, N 500, 2000 steps, 17 alpha x 19 xi; panels wd (x 4 wd = 1292), seeds, dropout, batchnorm, minibatch", panels=panels)
 
