@@ -274,3 +274,69 @@ def test_architecture_figures_are_written_for_present_panels(tmp_path):
     assert [p.name for p in written] == ["architecture_transformer.png", "architecture_relu.png"]
     assert all(p.stat().st_size > 10_000 for p in written)
     assert arch_figs.make_all({"wd": None}, tmp_path) == []
+
+
+# --------------------------------------------------------------------------------------------------
+# Claims 10-11 (grokking_claims.architecture_claims): pass on the measured pattern, fail on wrong input
+# --------------------------------------------------------------------------------------------------
+
+
+def phase_panel(table):
+    """A panel holding only ``phase`` over alpha {0.7, 0.9} x xi {0.2, 0.35} x the wd keys of ``table``
+    ({wd: [[phase(alpha 0.7, xi 0.2), (0.7, 0.35)], [(0.9, 0.2), (0.9, 0.35)]]})."""
+    wds = sorted(table)
+    values = np.stack([np.asarray(table[w], dtype=np.int8) for w in wds], -1)
+    return xr.Dataset({"phase": (("alpha", "xi", "weight_decay"), values)}, coords={"alpha": [0.7, 0.9], "xi": [0.2, 0.35], "weight_decay": wds})
+
+
+P = theory.Phase
+MEM, CO, PI, FI, CONF, FORG = (int(x) for x in (P.MEMORIZATION, P.COEXISTENCE, P.PARTIAL_INVERSION, P.FULL_INVERSION, P.CONFUSION, P.FORGETTING))
+MEASURED = {  # quick scale, seed 0 (identical phases for seeds 1 and 2)
+    "wd": phase_panel({0.0: [[CO, MEM], [CO, CO]], 10.0: [[FI, FI], [FI, FI]]}),
+    "cross_entropy": phase_panel({0.0: [[MEM, MEM], [MEM, MEM]], 2.5: [[CO, MEM], [CO, MEM]], 5.0: [[FI, FI], [FI, FI]], 10.0: [[CONF, CONF], [FORG, CONF]]}),
+    "relu": phase_panel({0.0: [[MEM, MEM], [CO, MEM]], 10.0: [[FI, PI], [FI, FI]]}),
+}
+
+
+def test_architecture_claims_pass_on_the_measured_phases():
+    from rote.sims.studies import grokking_claims
+
+    verdicts = [c(MEASURED) for c in grokking_claims.architecture_claims("quick")]
+    assert [v.passed for v in verdicts] == [True, True], [v.measured for v in verdicts]
+    assert grokking_claims.architecture_claims("paper") == [] and grokking_claims.architecture_claims("smoke") == []
+
+
+def reversed_wd(ds):
+    """The same phases with the weight-decay labels reversed (a swapped-labels input)."""
+    return ds.assign_coords(weight_decay=ds["weight_decay"].values[::-1]).sortby("weight_decay")
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        {"cross_entropy": reversed_wd(MEASURED["cross_entropy"])},
+        {"cross_entropy": MEASURED["cross_entropy"].where(MEASURED["cross_entropy"]["weight_decay"] != 10.0, FI)},  # no narrow band
+        {"wd": MEASURED["wd"].where(MEASURED["wd"]["weight_decay"] != 10.0, CONF)},  # MSE fails at wd 10 too
+        {"cross_entropy": MEASURED["relu"]},  # another panel: lacks wd 5
+    ],
+)
+def test_ce_band_claim_fails_on_wrong_input(broken):
+    from rote.sims.studies import grokking_claims
+
+    claim = grokking_claims.architecture_claims("quick")[0]
+    assert not claim({**MEASURED, **broken}).passed
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        {"relu": reversed_wd(MEASURED["relu"])},
+        {"relu": MEASURED["wd"]},  # the quadratic net itself: no fewer generalizing cells
+        {"relu": MEASURED["relu"].where(MEASURED["relu"]["weight_decay"] != 10.0, MEM)},
+    ],
+)
+def test_relu_claim_fails_on_wrong_input(broken):
+    from rote.sims.studies import grokking_claims
+
+    claim = grokking_claims.architecture_claims("quick")[1]
+    assert not claim({**MEASURED, **broken}).passed

@@ -391,6 +391,82 @@ def check_width(evidence, min_gain: float = 0.10):
     return "; ".join(parts) + f" ({low.shape[1]} seeds)", grows and control and bool(np.all(np.isfinite(mean)))
 
 
+# --------------------------------------------------------------------------------------------------
+# 10-11. Other losses and activations (paper Apps. M, N), quick scale only
+# --------------------------------------------------------------------------------------------------
+#
+# The architecture panels (grokking.py quick_scale) run one seed; these two claims are the ones whose
+# phases were the same in every cell for seeds 0, 1 and 2 (pilots, 1000 steps, p 47). The paper scale's
+# CE wd values are UNVERIFIED, so no paper-scale claim is made. The transformer and 3-layer MLP panels
+# have no claim: their inversion cells were single cells (transformer) or seed-sensitive (mlp3, wd 0).
+GENERALIZING = {Phase.COEXISTENCE, Phase.PARTIAL_INVERSION, Phase.FULL_INVERSION}
+INVERTED = {Phase.PARTIAL_INVERSION, Phase.FULL_INVERSION}
+
+
+def _phases_at(ds: xr.Dataset, wd: float) -> dict[tuple, Phase]:
+    """{(alpha, xi): Phase} of every cell of a panel at one weight decay (KeyError if it lacks wd)."""
+    at = ds.sel(weight_decay=wd, method="nearest", tolerance=1e-6)
+    return {(float(a), float(x)): Phase(int(at["phase"].sel(alpha=a, xi=x))) for a in np.atleast_1d(ds["alpha"].values) for x in np.atleast_1d(ds["xi"].values)}
+
+
+def _count(phases: dict, wanted) -> str:
+    return f"{sum(ph in wanted for ph in phases.values())}/{len(phases)}"
+
+
+def check_ce_band(evidence, low: float = 0.0, band: float = 5.0, high: float = 10.0):
+    """App. M: with cross-entropy, inversion needs weight decay and happens only in a narrow band: every
+    cell of the ``cross_entropy`` panel is Memorization at wd ``low``, Partial or Full Inversion at wd
+    ``band``, and generalizes nowhere at wd ``high`` (final test < 90 %), where the MSE net (``wd``
+    panel, same cells) still inverts in every cell."""
+    ce, mse = panel(evidence, "cross_entropy"), panel(evidence, "wd")
+    at_low, at_band, at_high = (_phases_at(ce, w) for w in (low, band, high))
+    mse_high = {k: Phase(int(mse["phase"].sel(alpha=k[0], xi=k[1], weight_decay=high, method="nearest", tolerance=1e-6))) for k in at_high}
+    ok = (
+        all(ph == Phase.MEMORIZATION for ph in at_low.values())
+        and all(ph in INVERTED for ph in at_band.values())
+        and not any(ph in GENERALIZING for ph in at_high.values())
+        and all(ph in INVERTED for ph in mse_high.values())
+    )
+    measured = (
+        f"CE wd {low:g}: Memorization {_count(at_low, {Phase.MEMORIZATION})}; wd {band:g}: inverted {_count(at_band, INVERTED)}; "
+        f"wd {high:g}: generalizing {_count(at_high, GENERALIZING)} (MSE at wd {high:g}: inverted {_count(mse_high, INVERTED)})"
+    )
+    return measured, ok
+
+
+def check_relu_needs_wd(evidence, low: float = 0.0, high: float = 10.0, margin: int = 2):
+    """App. N: the ReLU net needs more regularization than the quadratic one: at wd ``low`` it
+    generalizes (Coexistence or inversion) in at least ``margin`` fewer cells of the ``relu`` panel than
+    the quadratic net (``wd`` panel, same cells), and at wd ``high`` it is Partial or Full Inversion in
+    every cell."""
+    relu, quad = panel(evidence, "relu"), panel(evidence, "wd")
+    r_low, r_high = _phases_at(relu, low), _phases_at(relu, high)
+    q_low = {k: Phase(int(quad["phase"].sel(alpha=k[0], xi=k[1], weight_decay=low, method="nearest", tolerance=1e-6))) for k in r_low}
+    n_relu, n_quad = (sum(ph in GENERALIZING for ph in d.values()) for d in (r_low, q_low))
+    ok = n_relu <= n_quad - margin and all(ph in INVERTED for ph in r_high.values())
+    return f"wd {low:g}: generalizing ReLU {n_relu}/{len(r_low)} vs quadratic {n_quad}/{len(q_low)}; ReLU wd {high:g}: inverted {_count(r_high, INVERTED)}", ok
+
+
+def architecture_claims(scale: str) -> list[Claim]:
+    """Claims 10-11 (quick scale only; see above)."""
+    if scale != "quick":
+        return []
+    return [
+        Claim(
+            "10 App. M: cross-entropy inverts only in a narrow wd band",
+            "CE (alpha 0.7/0.9 x xi 0.2/0.35): all Memorization at wd 0, all inverted at wd 5, none generalizes at wd 10 where MSE still inverts",
+            "every cell, App. C phase thresholds (test/train 90%)",
+            lambda ev: check_ce_band(ev),
+        ),
+        Claim(
+            "11 App. N: ReLU needs more regularization",
+            "ReLU at wd 0 generalizes in fewer cells than the quadratic net; at wd 10 it inverts everywhere",
+            "at least 2 cells fewer of 4 at wd 0; every cell Partial/Full Inversion at wd 10",
+            lambda ev: check_relu_needs_wd(ev),
+        ),
+    ]
+
+
 def claims(scale: str) -> list[Claim]:
     analytic = [
         Claim(
@@ -456,4 +532,4 @@ def claims(scale: str) -> list[Claim]:
             "seed means strictly increasing in N, +10 points narrowest to widest; random below low by > 2 SE at every N",
             lambda ev: check_width(ev),
         ),
-    ]
+    ] + architecture_claims(scale)
