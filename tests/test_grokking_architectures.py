@@ -291,18 +291,25 @@ def phase_panel(table):
 
 P = theory.Phase
 MEM, CO, PI, FI, CONF, FORG = (int(x) for x in (P.MEMORIZATION, P.COEXISTENCE, P.PARTIAL_INVERSION, P.FULL_INVERSION, P.CONFUSION, P.FORGETTING))
-MEASURED = {  # quick scale, seed 0 (identical phases for seeds 1 and 2)
+MEASURED = {  # quick scale, seed 0 (the claimed parts held for seeds 1 and 2 as well)
     "wd": phase_panel({0.0: [[CO, MEM], [CO, CO]], 10.0: [[FI, FI], [FI, FI]]}),
     "cross_entropy": phase_panel({0.0: [[MEM, MEM], [MEM, MEM]], 2.5: [[CO, MEM], [CO, MEM]], 5.0: [[FI, FI], [FI, FI]], 10.0: [[CONF, CONF], [FORG, CONF]]}),
     "relu": phase_panel({0.0: [[MEM, MEM], [CO, MEM]], 10.0: [[FI, PI], [FI, FI]]}),
+    "mlp3": phase_panel({0.0: [[MEM, MEM], [CONF, CONF]], 5.0: [[FI, MEM], [FI, PI]], 20.0: [[CONF, CONF], [CONF, CONF]]}),
 }
+TRANSFORMER = phase_panel({0.0: [[MEM, MEM], [MEM, MEM]], 3.0: [[FI, MEM], [FI, CONF]]}).assign_coords(alpha=[0.8, 0.9], xi=[0.15, 0.3])
+TRANSFORMER["final_test_acc"] = TRANSFORMER["phase"] * 0.0 + 0.05
+TRANSFORMER["final_corrupt_acc"] = TRANSFORMER["phase"] * 0.0 + 1.0
+TRANSFORMER["final_test_acc"].loc[dict(alpha=0.9, xi=0.15, weight_decay=3.0)] = 0.964
+TRANSFORMER["final_corrupt_acc"].loc[dict(alpha=0.9, xi=0.15, weight_decay=3.0)] = 0.027
+MEASURED["transformer"] = TRANSFORMER
 
 
 def test_architecture_claims_pass_on_the_measured_phases():
     from rote.sims.studies import grokking_claims
 
     verdicts = [c(MEASURED) for c in grokking_claims.architecture_claims("quick")]
-    assert [v.passed for v in verdicts] == [True, True], [v.measured for v in verdicts]
+    assert [v.passed for v in verdicts] == [True] * 4, [v.measured for v in verdicts]
     assert grokking_claims.architecture_claims("paper") == [] and grokking_claims.architecture_claims("smoke") == []
 
 
@@ -340,3 +347,32 @@ def test_relu_claim_fails_on_wrong_input(broken):
 
     claim = grokking_claims.architecture_claims("quick")[1]
     assert not claim({**MEASURED, **broken}).passed
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        {"transformer": reversed_wd(MEASURED["transformer"])},
+        {"transformer": MEASURED["transformer"].assign(final_corrupt_acc=MEASURED["transformer"]["final_corrupt_acc"] * 0 + 0.9)},  # keeps memorizing
+        {"transformer": MEASURED["transformer"].assign(final_test_acc=MEASURED["transformer"]["final_test_acc"] * 0 + 0.5)},  # never generalizes
+        {"transformer": MEASURED["transformer"].assign(phase=MEASURED["transformer"]["phase"] * 0 + CO)},  # coexists at wd 0
+    ],
+)
+def test_transformer_claim_fails_on_wrong_input(broken):
+    from rote.sims.studies import grokking_claims
+
+    assert not grokking_claims.architecture_claims("quick")[2]({**MEASURED, **broken}).passed
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        {"mlp3": reversed_wd(MEASURED["mlp3"])},
+        {"mlp3": MEASURED["mlp3"].where(MEASURED["mlp3"]["weight_decay"] != 0.0, CO)},  # generalizes at wd 0
+        {"mlp3": MEASURED["relu"]},  # another panel: lacks wd 5 and 20
+    ],
+)
+def test_mlp3_claim_fails_on_wrong_input(broken):
+    from rote.sims.studies import grokking_claims
+
+    assert not grokking_claims.architecture_claims("quick")[3]({**MEASURED, **broken}).passed

@@ -184,7 +184,7 @@ def test_bimodality_fails_with_exchanged_cells(cells_ds):
 
 def test_claim_lists_per_scale():
     assert len(gc.claims("smoke")) == 2
-    for scale, n in (("quick", 11), ("paper", 9)):  # quick adds 10-11 (architecture panels)
+    for scale, n in (("quick", 13), ("paper", 9)):  # quick adds 10-13 (architecture panels)
         claims = gc.claims(scale)
         assert len(claims) == n
         assert len({c.name for c in claims}) == n
