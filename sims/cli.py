@@ -105,11 +105,13 @@ def do_sweep(study_name: str, scale_name: str, out: str | None, chunk_size: int 
     datasets = {}
     for panel, (base, grid) in sweeps.items():
         axes = dict(grid)
+        fixed = {}  # single values set together: a field may only be valid beside another (model and prune_curves)
         for name, values in (overrides or {}).items():
             if len(values) == 1 and name not in axes:
-                base = replace(base, **{name: values[0]})
+                fixed[name] = values[0]
             else:
                 axes[name] = values
+        base = replace(base, **fixed)
         path = root / panel if panel else root
         t0 = time.perf_counter()
         ds = engine.sweep(study, base, axes, path, scale=scale_name, chunk_size=chunk_size, progress=progress and engine.is_writer(),

@@ -376,3 +376,19 @@ def test_mlp3_claim_fails_on_wrong_input(broken):
     from rote.sims.studies import grokking_claims
 
     assert not grokking_claims.architecture_claims("quick")[3]({**MEASURED, **broken}).passed
+
+
+def test_cli_set_applies_single_values_together(monkeypatch, tmp_path):
+    """`--set model=mlp3 --set prune_curves=0` on a scale whose base prunes: valid only together, in
+    either order (the smoke base has prune_curves 1, which the new models refuse)."""
+    from rote.sims import cli
+
+    seen = []
+    monkeypatch.setattr(engine, "sweep", lambda study, base, axes, path, **kw: seen.append(base))
+    for sets in (["model=mlp3", "prune_curves=0"], ["prune_curves=0", "model=mlp3"]):
+        args = ["sweep", "grokking", "--scale", "smoke", "--out", str(tmp_path), "--no-progress"]
+        for item in sets:
+            args += ["--set", item]
+        assert cli.main(args) == 0
+    assert [(b.model, b.prune_curves) for b in seen] == [("mlp3", 0), ("mlp3", 0)]
+    assert cli.main(["sweep", "grokking", "--scale", "smoke", "--out", str(tmp_path), "--set", "model=mlp3"]) == 2  # one-line error
