@@ -62,7 +62,9 @@ outputs + temporaries, ``compiled.memory_analysis()``), exact for what XLA alloc
 Timing: each sample records the wall time and the fraction of the machine's CPU that other processes
 used meanwhile (/proc/stat minus this process's CPU time). The best sample among the quiet ones (other
 processes under 5 % of the machine) is reported, or the best sample if none was quiet, with the share
-of quiet samples; medians are in the JSON.
+of quiet samples; medians are in the JSON. Before each sample the run waits up to --wait-quiet s (20)
+for a quiet half second, at most --wait-budget s (120) over the whole run, so a busy machine bounds the
+run time; later samples are taken as they come (the quiet column says how many were quiet).
 
     python benchmarks/bench_grokking.py                  # everything (about 5-10 min on 2 quiet cores)
     python benchmarks/bench_grokking.py --quick          # smaller grid sizes, fewer rounds
@@ -434,13 +436,12 @@ def section_methods(args, base, log) -> dict:
             continue
         rows[name] = summarize(name, work, samples[name], peak_gflops)
     add_program_bytes(methods, rows)
-    for name, (fn, work) in methods.items():  # the reference's logging epoch (once per 2000 epochs), timed apart
-        if "logging_epoch" in work:
-            log(f"  {name}: the reference's logging epoch")
-            logged = [timed(work["logging_epoch"]) for _ in range(2)]
-            b = best(logged)
-            rows[name]["logging_epoch_ms"] = 1e3 * b["wall"]
-            rows[name]["logging_epoch_quiet"] = b["quiet"]
+    if "torch reference" in methods:  # the reference's logging epoch (once per 2000 epochs), timed apart at default threads
+        log("  torch reference: the reference's logging epoch")
+        b = best([timed(methods["torch reference"][1]["logging_epoch"]) for _ in range(2)])
+        for name in rows:
+            if name.startswith("torch reference"):
+                rows[name]["logging_epoch_ms"], rows[name]["logging_epoch_quiet"] = 1e3 * b["wall"], b["quiet"]
     peak = {"gflops": peak_gflops, "size": args.peak_size, "samples": samples["peak"], "quiet_samples": best(samples["peak"])["quiet"]}
     return {"p": base.p, "N": base.N, "alpha": base.alpha, "n_train": base.n_train, "peak": peak, "rows": list(rows.values())}
 
@@ -573,7 +574,7 @@ def print_grid(sec: dict) -> None:
 
 def print_sizes(sec: dict) -> None:
     print("\n== cost against problem size (alpha fixed): ms per config-step, fraction of peak, and how many times")
-    print("   slower than the engine each other method is")
+    print("   slower than the engine each other method is (torch at its default threads)")
     for s in sec["sizes"]:
         rows = s["rows"]
         eng = rows[0]  # the engine with the study's step
@@ -602,12 +603,14 @@ def main(argv=None) -> dict:
     ap.add_argument("--sections", nargs="+", default=["methods", "grid", "sizes"], choices=["methods", "grid", "sizes"])
     ap.add_argument("--wait-quiet", type=float, default=20.0, metavar="S",
                     help="before each sample wait up to S seconds for other processes to go quiet (0: never wait)")
+    ap.add_argument("--wait-budget", type=float, default=120.0, metavar="S", help="at most S seconds of such waiting over the whole run")
     ap.add_argument("--quick", action="store_true", help="grid 1 8 64, two rounds, two sizes")
     ap.add_argument("--json", default="bench_out/grokking.json")
     args = ap.parse_args(argv)
     if args.quick:
         args.grid, args.rounds, args.sizes = [1, 8, 64], 2, ["47,192", "97,500"]
-    common.WAIT_QUIET_S = args.wait_quiet
+    common.WAIT_QUIET_S, common.WAIT_BUDGET_S = args.wait_quiet, args.wait_budget
+    t_start, load_start = time.perf_counter(), os.getloadavg()
 
     from rote.sims.studies.grokking import GrokkingParams
 
@@ -642,6 +645,9 @@ def main(argv=None) -> dict:
     print("ms/cfg-step = wall / (configs x steps), best quiet sample (median beside it); configs/s at the call's steps; "
           "GFLOP/s credits 6 M N p per config-step to every method (the engine's evaluations are overhead); "
           "rss = peak resident-set rise, xla = the compiled program's buffers")
+    result["wall_s"], result["waited_for_quiet_s"] = time.perf_counter() - t_start, common.waited_s()
+    print(f"run {result['wall_s']:.0f} s, of which {result['waited_for_quiet_s']:.0f} s waiting for quiet (--wait-quiet {args.wait_quiet:g}, --wait-budget {args.wait_budget:g}); "
+          f"load average (1, 5, 15 min) at start {' '.join(f'{x:.2f}' for x in load_start)}, at end {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     if "methods" in result:
         print_methods(result["methods"])
     if "grid" in result:
