@@ -726,7 +726,8 @@ def quick_scale() -> Scale:
 
     Architectures and losses (paper Fig. 7, Apps. M, N; sims/studies/grokking_models.py), p 47 like
     every panel, 1000 steps, two alphas x two xi x wd, one seed. Budget about 60-90 s for the four (each
-    alpha is one compile, 5-10 s). Pilots on 2 cores (final train / test %, phase):
+    alpha is one compile, 5-10 s); measured with `rote sweep --panel` on 2 cores: transformer 27 s, mlp3
+    14 s, cross_entropy 17 s, relu 10 s (68 s). Pilots (final train / test %, phase):
     ``transformer`` d 64 (4 heads, MLP 256), lr 3e-3 (the paper's 1e-3 runs 3000 steps), alpha {0.8,
     0.9}, xi {0.15, 0.3}, wd {0, 3}: wd 0 memorizes every cell (test 2-13 %); wd 3 inverts at xi 0.15
     (alpha 0.8: 86.7 / 93.0, alpha 0.9: 85.3 / 96.4, corrupted 11 / 2.7 %) and memorizes or confuses at
