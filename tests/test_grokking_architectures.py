@@ -177,14 +177,19 @@ def test_vmapped_chunk_equals_single_runs(runs):
         (dict(model="transformer", prune_curves=1), "need the default model"),
         (dict(loss="ce", regularizer="dropout", dropout=0.3), "need the default model"),
         (dict(model="mlp3", regularizer="batchnorm"), "need the default model"),
-        (dict(model="transformer", heads=3), "heads must be a positive divisor"),
-        (dict(heads=0), "heads must be a positive divisor"),
+        (dict(model="transformer", heads=3), "heads must be a positive integer"),
+        (dict(heads=0), "heads must be a positive integer"),
     ],
 )
 def test_impossible_combinations_raise_one_line_config_errors(kw, match):
     with pytest.raises(ConfigError, match=match) as err:
         replace(TINY, **kw)
     assert "\n" not in str(err.value)
+
+
+def test_heads_only_constrain_the_transformer_width():
+    assert replace(TINY, N=97).N == 97  # an MLP width need not divide by the (unused) heads
+    assert replace(TINY, model="transformer", N=24, heads=8).heads == 8
 
 
 def test_new_fields_are_static_and_default_to_the_paper_model():

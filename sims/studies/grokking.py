@@ -134,8 +134,8 @@ class GrokkingParams:
             raise ConfigError(f"activation {self.activation!r} applies to model 'mlp2' only ({self.model!r} has ReLU built in)")
         if not models.is_default(self) and (self.regularizer != "none" or self.prune_curves):
             raise ConfigError("regularizer and prune_curves need the default model (mlp2, quadratic activation, mse loss)")
-        if not (isinstance(self.heads, (int, np.integer)) and self.heads >= 1 and self.N % self.heads == 0):
-            raise ConfigError(f"heads must be a positive divisor of N = {self.N}, got {self.heads!r}")
+        if not (isinstance(self.heads, (int, np.integer)) and self.heads >= 1 and (self.model != "transformer" or self.N % self.heads == 0)):
+            raise ConfigError(f"heads must be a positive integer (a divisor of N = {self.N} for the transformer), got {self.heads!r}")
 
     @property
     def n_train(self) -> int:
