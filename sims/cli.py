@@ -133,22 +133,27 @@ def load_evidence(study, scale_name: str, root: Path):
     for panel, (base, axes) in sweeps.items():
         path = (root / panel if panel else root) / "results.nc"
         loaded[panel] = ds = engine.load_dataset(path)
-        differs = config_mismatch(ds.attrs.get("config"), engine.Grid.build(base, axes).fingerprint(study.name))
+        differs = config_mismatch(ds.attrs.get("config"), engine.Grid.build(base, axes).fingerprint(study.name), study.params_type)
         if differs:
             print(f"rote: warning: {path} was made by a different configuration than the current {scale_name} scale "
                   f"({differs}); a custom sweep is fine, stale results should be re-made with `rote sweep`", file=sys.stderr)
     return loaded[""] if list(loaded) == [""] else loaded
 
 
-def config_mismatch(saved_json: str | None, current: dict) -> str:
+def config_mismatch(saved_json: str | None, current: dict, params_type=None) -> str:
     """'' if a results file's saved configuration equals ``current`` (a Grid fingerprint), else a short
-    description of what differs (base fields and axes)."""
+    description of what differs (base fields and axes). Fields ``params_type`` gained since the file
+    was written count as their defaults (engine.with_new_fields)."""
     if not saved_json:
         return "no configuration recorded"
     try:
         saved = json.loads(saved_json)
     except (TypeError, ValueError):
         return "unreadable configuration"
+    if params_type is not None:
+        from .engine import with_new_fields
+
+        saved = with_new_fields(saved, params_type)
     current = json.loads(json.dumps(current))  # tuples -> lists, as the saved JSON holds them
     if saved == current:
         return ""

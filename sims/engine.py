@@ -351,6 +351,7 @@ class RunDir:
     def __init__(self, path: Path, study: str, grid: Grid):
         self.path = Path(path)
         self.fingerprint = grid.fingerprint(study)
+        self.params_type = type(grid.base)
         self.n_configs = len(grid)
         self.manifest_path = self.path / "manifest.json"
         self.chunk_dir = self.path / "chunks"
@@ -372,7 +373,7 @@ class RunDir:
         """Refuse a directory that holds another sweep or another package version's results."""
         if self.manifest_path.exists():
             manifest = self.read_manifest()
-            if manifest.get("grid") != self.fingerprint:
+            if with_new_fields(manifest.get("grid"), self.params_type) != self.fingerprint:
                 raise RoteError(
                     f"results directory {self.path} holds a different sweep ({_describe(manifest.get('grid'))}); "
                     "choose another --out or remove it"
@@ -504,6 +505,21 @@ class RunDir:
     def load_chunk(self, rec: dict) -> dict[str, np.ndarray]:
         with np.load(self.chunk_dir / rec["file"]) as z:
             return {k: z[k] for k in z.files}
+
+
+def with_new_fields(saved, params_type) -> dict:
+    """A saved grid fingerprint read with today's parameter type: base fields the type gained since the
+    results were written take their defaults (the value the old code had built in), so a study that
+    grows a new option does not orphan finished results. Anything else is returned unchanged; a
+    field that was removed or renamed, or an axis, still makes the sweeps differ."""
+    if not (isinstance(saved, dict) and isinstance(saved.get("base"), dict) and dataclasses.is_dataclass(params_type)):
+        return saved
+    if saved.get("params_type") != params_type.__name__:
+        return saved
+    added = {f.name: f.default for f in dataclasses.fields(params_type) if f.name not in saved["base"] and f.name not in saved.get("axes", {})}
+    if not added or any(v is dataclasses.MISSING for v in added.values()):
+        return saved
+    return {**saved, "base": {**saved["base"], **_jsonable(added)}}
 
 
 def _describe(fp) -> str:

@@ -346,6 +346,29 @@ def test_directory_of_a_different_sweep_is_refused_and_untouched(study, tmp_path
     assert snapshot(out) == before
 
 
+def test_results_written_before_a_field_existed_resume_only_if_it_is_at_its_default(study, tmp_path, monkeypatch):
+    """A study that gains a parameter keeps its finished results: a saved fingerprint lacking the
+    field reads as the field's default (engine.with_new_fields); any other difference is refused."""
+    out = tmp_path / "run"
+    sweep_dir(study, out)
+    manifest = json.loads((out / "manifest.json").read_text())
+    manifest["grid"]["base"].pop("batch_size")  # as if written before batch_size existed
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    calls = []
+    monkeypatch.setattr(engine, "run_chunk", lambda *a, **k: calls.append(a) or pytest.fail("recomputed a finished chunk"))
+    engine.sweep(study, TINY, TINY_AXES, out, chunk_size=4, progress=False, log=quiet)
+    assert calls == []
+    fp = engine.Grid.build(TINY, TINY_AXES).fingerprint(study.name)
+    old = json.loads(json.dumps(fp))
+    old["base"].pop("batch_size")
+    assert engine.with_new_fields(old, grokking.GrokkingParams) == json.loads(json.dumps(fp))
+    changed = json.loads(json.dumps(old))
+    changed["base"]["lr"] = 0.5  # an existing field with another value is another sweep
+    assert engine.with_new_fields(changed, grokking.GrokkingParams) != json.loads(json.dumps(fp))
+    nondefault = engine.Grid.build(grokking.GrokkingParams(p=11, N=16, steps=20, log_every=10, batch_size=8), TINY_AXES).fingerprint(study.name)
+    assert engine.with_new_fields(old, grokking.GrokkingParams) != json.loads(json.dumps(nondefault))  # the new field set away from its default
+
+
 def test_other_package_version_and_corrupted_manifest_are_refused(study, tmp_path):
     out = tmp_path / "run"
     sweep_dir(study, out)
