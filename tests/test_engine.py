@@ -231,6 +231,14 @@ def test_choose_chunk_size(study):
         assert auto <= 16 * n_dev
 
 
+def test_automatic_chunks_are_balanced_not_padded(study, monkeypatch):
+    """Under a cap of 4 per device: the fewest chunks, as narrow as they can be."""
+    if jax.default_backend() != "cpu" or jax.device_count() != 1:
+        pytest.skip("the CPU cap of 4 configs on one device")
+    assert [engine.choose_chunk_size(study, TINY, n) for n in (1, 3, 4, 5, 6, 9, 15, 30, 32)] == [1, 3, 4, 3, 3, 3, 4, 4, 4]
+    assert engine.choose_chunk_size(study, TINY, 6, requested=4) == 4  # a request is kept as asked
+
+
 # --------------------------------------------------------------------------------------------------
 # run directory: resume, damage, foreign sweeps, locks, permissions
 # --------------------------------------------------------------------------------------------------
