@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gc
 import os
+import platform
 import resource
 import time
 
@@ -149,3 +150,21 @@ def add_program_bytes(methods: dict, rows: dict) -> None:
         pb = work.get("program_bytes")
         if name in rows:
             rows[name]["xla_bytes"] = pb() if callable(pb) else None
+
+
+def log(msg: str) -> None:
+    """A timestamped progress line, flushed at once."""
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+def machine_info() -> dict:
+    """What the numbers were measured on: processor, cores, JAX version and devices, torch version and
+    threads (or that it is not installed: pip install torch==2.13.0 for the torch rows)."""
+    try:
+        import torch
+
+        torch_info = f"torch {torch.__version__}, {torch.get_num_threads()} threads"
+    except ImportError:
+        torch_info = "torch not installed (pip install torch==2.13.0 for the torch rows)"
+    return {"processor": platform.processor() or platform.machine(), "cpus": os.cpu_count(), "jax": jax.__version__,
+            "device": jax.devices()[0].device_kind, "devices": jax.device_count(), "backend": jax.default_backend(), "torch": torch_info}

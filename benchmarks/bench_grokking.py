@@ -77,7 +77,6 @@ import argparse
 import functools
 import json
 import os
-import platform
 import sys
 import time
 from pathlib import Path
@@ -614,18 +613,9 @@ def main(argv=None) -> dict:
 
     from rote.sims.studies.grokking import GrokkingParams
 
-    def log(msg):
-        print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
-
+    log = common.log
     base = GrokkingParams(p=args.p, N=args.N, alpha=args.alpha, steps=args.steps, log_every=args.steps)
-    try:
-        import torch
-
-        torch_info = f"torch {torch.__version__}, {torch.get_num_threads()} threads"
-    except ImportError:
-        torch_info = "torch not installed (pip install torch==2.13.0 for the torch rows)"
-    machine = {"processor": platform.processor() or platform.machine(), "cpus": os.cpu_count(), "jax": jax.__version__,
-               "device": jax.devices()[0].device_kind, "devices": jax.device_count(), "backend": jax.default_backend(), "torch": torch_info}
+    machine = common.machine_info()
     log(f"machine: {machine}")
     result = {"args": vars(args), "machine": machine, "quiet_threshold": QUIET}
     peak_gflops = None

@@ -65,8 +65,6 @@ import dataclasses
 import functools
 import json
 import math
-import os
-import platform
 import sys
 import time
 from pathlib import Path
@@ -945,19 +943,10 @@ def main(argv=None) -> dict:
         args.sections = [s for s in args.sections if s in ("methods", "grid")]
     common.WAIT_QUIET_S, common.WAIT_BUDGET_S = args.wait_quiet, args.wait_budget
 
-    def log(msg):
-        print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
-
+    log = common.log
     t_start = time.perf_counter()
     base = official_params(T=args.T, steps=args.steps)
-    try:
-        import torch
-
-        torch_info = f"torch {torch.__version__}, {torch.get_num_threads()} threads"
-    except ImportError:
-        torch_info = "torch not installed (pip install torch for the torch rows)"
-    machine = {"processor": platform.processor() or platform.machine(), "cpus": os.cpu_count(), "jax": jax.__version__,
-               "device": jax.devices()[0].device_kind, "devices": jax.device_count(), "backend": jax.default_backend(), "torch": torch_info}
+    machine = common.machine_info()
     log(f"machine: {machine}")
     result = {"args": vars(args), "machine": machine, "quiet_threshold": QUIET}
     if "methods" in args.sections:
