@@ -1,4 +1,5 @@
 # The README's two commands are `make reproduce` and `make test`; each creates the environment first.
+# `make test` lints with ruff first, so an unused import fails CI.
 PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
@@ -16,7 +17,8 @@ env: $(BIN)/.installed
 reproduce: env          ## quick sweep + figures + verification of every study (CPU, minutes)
 	$(BIN)/rote reproduce --scale quick
 
-test: env               ## default test suite (slow tests excluded)
+test: env               ## lint (ruff) and the default test suite (slow tests excluded)
+	$(BIN)/ruff check .
 	$(BIN)/pytest -q
 
 test-slow: env          ## only the slow tests

@@ -8,7 +8,7 @@ process hits every method alike):
   loop         a straightforward per-configuration loop in JAX, as the reference code does: one model,
                a jit'd step (``jax.grad`` of ``mse(forward(...))``, ``optax.adamw``, buffers donated),
                a Python loop over steps;
-  loop (fast)  the same loop with the study's hand-written gradient (``grokking.train_loss``): separates
+  loop (fast)  the same loop with the study's hand-written gradient (``gradient.train_loss``): separates
                the gain of the step itself from the gain of the engine (``lax.scan`` + ``vmap``);
   engine xC plain step  the engine with the study's step differentiating the plain loss by ``jax.grad``
                (the step before the hand-written gradient);
@@ -46,7 +46,7 @@ amortised, and against ``torch one-hot`` (the same math without the reference's 
 Reported per method: ms per config-step (wall / (configs x steps)), config-steps/s and configs/s,
 achieved GFLOP/s and its fraction of the peak measured in the same run, and peak memory.
 
-FLOPs: every method is credited 6 M N p per config-step (fact sheet 6.2; M train rows), whatever it
+FLOPs: every method is credited 6 M N p per config-step (2 M N p forward, x3 with the backward; M train rows), whatever it
 executes: GFLOP/s = 6 M N p / (ms per config-step). That is conservative for the engine, whose time
 also holds one forward over all p^2 pairs per logged step (2 p^3 N each; with ``log_every = steps``
 here, two per call; the rate with them credited, ``STUDY.flops_per_config``, is ``gflops_incl_eval``
@@ -89,7 +89,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # the shared helpers b
 import _bench_common as common  # noqa: E402
 from _bench_common import QUIET, add_program_bytes, best, peak_method, run_rounds, timed, xla_bytes  # noqa: E402
 
-
 # --------------------------------------------------------------------------------------------------
 # Timing and memory
 # --------------------------------------------------------------------------------------------------
@@ -115,24 +114,25 @@ def _plain_step_study():
     step before the hand-written gradient), for a side-by-side row."""
     import dataclasses
 
-    from rote.sims.studies import grokking as g
+    from rote.sims.studies.grokking import STUDY, model
+    from rote.sims.studies.grokking import run as training
 
     def plain_loss(w, m, n, y):
-        return g.mse(g.forward(w, m, n), y)
+        return model.mse(model.forward(w, m, n), y)
 
-    def run(params, key):  # grokking.run with the plain loss
-        weights, curves = g.train(params, key, loss=plain_loss)
-        return {**curves, "ipr": g.neuron_ipr(weights)}
+    def run(params, key):  # the study's run with the plain loss
+        weights, curves = training.train(params, key, loss=plain_loss)
+        return {**curves, "ipr": model.neuron_ipr(weights)}
 
-    return dataclasses.replace(g.STUDY, run=run)
+    return dataclasses.replace(STUDY, run=run)
 
 
 def engine_method(base, n_configs: int, steps: int, plain_step: bool = False):
     """All n_configs through engine.run_chunk, in chunks of engine.choose_chunk_size."""
     from rote.sims import engine
-    from rote.sims.studies import grokking
+    from rote.sims.studies.grokking import STUDY
 
-    study = _plain_step_study() if plain_step else grokking.STUDY
+    study = _plain_step_study() if plain_step else STUDY
     cfgs = sweep_configs(base, n_configs, steps)
     size = engine.choose_chunk_size(study, cfgs[0], n_configs)
     engine.run_chunk(study, cfgs[:size], size)  # compile (cached per chunk size)
@@ -145,7 +145,7 @@ def engine_method(base, n_configs: int, steps: int, plain_step: bool = False):
         stacked = engine.stack_params(cfgs[:size])
         return xla_bytes(engine._batched_run(study.run), stacked)
 
-    from rote.sims.studies.grokking import flops_per_step
+    from rote.sims.studies.grokking.run import flops_per_step
 
     return go, {"configs": n_configs, "steps": steps, "chunk": size, "chunks": -(-n_configs // size), "flops": n_configs * steps * flops_per_step(cfgs[0]),
                 "flops_incl_eval": sum(study.flops_per_config(c) for c in cfgs), "program_bytes": program_bytes}
@@ -156,15 +156,16 @@ def loop_method(base, steps: int, fast: bool):
     import optax
 
     from rote.sims.params import replace
-    from rote.sims.studies import grokking as g
+    from rote.sims.studies.grokking import gradient, model
+    from rote.sims.studies.grokking import run as training
 
     params = replace(base, xi=0.35, weight_decay=5.0)
     key = jax.random.PRNGKey(0)
-    data = g.make_data(params, key)
+    data = training.make_data(params, key)
     k = params.n_train
     m, n, y = data["m"][:k], data["n"][:k], data["noisy"][:k]
     opt = optax.adamw(params.lr, b1=0.9, b2=0.98, eps=1e-8, weight_decay=params.weight_decay)
-    loss = g.train_loss if fast else (lambda w, m, n, y: g.mse(g.forward(w, m, n), y))
+    loss = gradient.train_loss if fast else (lambda w, m, n, y: model.mse(model.forward(w, m, n), y))
 
     @functools.partial(jax.jit, donate_argnums=(0, 1))
     def step(w, state):
@@ -172,7 +173,7 @@ def loop_method(base, steps: int, fast: bool):
         updates, state = opt.update(grads, state, w)
         return optax.apply_updates(w, updates), state
 
-    w0 = g.init_weights(params, key)
+    w0 = model.init_weights(params, key)
     fresh = lambda: (jax.tree_util.tree_map(jnp.copy, w0), opt.init(w0))  # noqa: E731 (donated each call)
     jax.block_until_ready(step(*fresh()))  # compile
 
@@ -185,7 +186,7 @@ def loop_method(base, steps: int, fast: bool):
     def program_bytes():
         return xla_bytes(step, *fresh())
 
-    return go, {"configs": 1, "steps": steps, "flops": steps * g.flops_per_step(params), "program_bytes": program_bytes}
+    return go, {"configs": 1, "steps": steps, "flops": steps * training.flops_per_step(params), "program_bytes": program_bytes}
 
 
 def torch_reference_model(p: int, N: int, gen=None):
@@ -295,7 +296,7 @@ def torch_method(base, steps: int, variant: str, threads: int | None = None, xi:
         import torch.nn.functional as F
     except ImportError:
         return None
-    from rote.sims.studies import grokking as g
+    from rote.sims.studies.grokking import run as training
 
     p, N, k = base.p, base.N, base.n_train
     gen = torch.Generator().manual_seed(0)
@@ -358,7 +359,7 @@ def torch_method(base, steps: int, variant: str, threads: int | None = None, xi:
 
     if "logging_epoch" in extra:
         extra["logging_epoch"] = with_threads(extra["logging_epoch"])
-    return with_threads(train), {"configs": 1, "steps": steps, "flops": steps * g.flops_per_step(base), "threads": n_threads, **extra}
+    return with_threads(train), {"configs": 1, "steps": steps, "flops": steps * training.flops_per_step(base), "threads": n_threads, **extra}
 
 
 def torch_methods(base, steps: int, methods: dict, variants=("reference", "one-hot", "gather")) -> None:
@@ -462,7 +463,7 @@ def section_grid(args, base, peak_gflops: float, log) -> dict:
 def section_sizes(args, log) -> dict:
     """Cost against the problem size (p, N): engine (one chunk), loops and torch, side by side."""
     from rote.sims.params import replace
-    from rote.sims.studies.grokking import GrokkingParams
+    from rote.sims.studies.grokking.params import GrokkingParams
 
     out = []
     for spec in args.sizes:
@@ -611,7 +612,7 @@ def main(argv=None) -> dict:
     common.WAIT_QUIET_S, common.WAIT_BUDGET_S = args.wait_quiet, args.wait_budget
     t_start, load_start = time.perf_counter(), os.getloadavg()
 
-    from rote.sims.studies.grokking import GrokkingParams
+    from rote.sims.studies.grokking.params import GrokkingParams
 
     log = common.log
     base = GrokkingParams(p=args.p, N=args.N, alpha=args.alpha, steps=args.steps, log_every=args.steps)

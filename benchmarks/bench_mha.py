@@ -1,6 +1,6 @@
 """Side-by-side speed of the attention model (mha-capacity study) at the official defaults, in one run.
 
-Official defaults (fact sheet 1.3): d = D = 64, n = 32, H = 20, d_h = 64, C = 100, 'random' contexts,
+Official defaults (the paper's official code, arXiv 2306.02010 Sec. 5): d = D = 64, n = 32, H = 20, d_h = 64, C = 100, 'random' contexts,
 batch 256, Adam lr 1e-3. Methods, measured in the same process, interleaved round by round (so a
 disturbance by another process hits every method alike):
   peak              the machine's fp32 matmul rate: jit'd ``jnp.matmul`` on square matrices;
@@ -35,7 +35,7 @@ full batch of T per config-step; loops: 256 x steps), so the engine's full-batch
 minibatch loops compare as examples per second, and as ms per 256 examples.
 
 FLOPs: every method is credited the same training FLOPs per example, 3 F with F the position-0 forward
-of fact sheet 6.5 (per-example keys; 5.86 MFLOP at the defaults): GFLOP/s = examples x 3 F / wall, its
+with per-example keys (``forward_flops``; 5.86 MFLOP at the defaults): GFLOP/s = examples x 3 F / wall, its
 fraction of the peak measured in the same run. The FLOPs each form executes differ (full form 2.5x
 more; the study's folded form and the proposed form 7.5x and 9x fewer at the defaults); ``exec GFLOP/s``
 credits each method the FLOPs of its own form (``forward_flops``), so a folded form's credited rate can
@@ -78,12 +78,17 @@ import optax
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # the shared helpers beside this file
 import _bench_common as common  # noqa: E402
 from _bench_common import QUIET, add_program_bytes, best, peak_method, run_rounds, timed, xla_bytes  # noqa: E402
+
+from rote.sims import engine  # noqa: E402
+from rote.sims.nn import attend, masked_softmax, sinusoidal_positions, torch_linear_init, xavier_uniform  # noqa: E402
+from rote.sims.params import replace  # noqa: E402
+from rote.sims.studies.mha_capacity import STUDY  # noqa: E402
+from rote.sims.studies.mha_capacity import run as study_run  # noqa: E402
+from rote.sims.studies.mha_capacity.model import build_model as study_model  # noqa: E402
+from rote.sims.studies.mha_capacity.model import column_mask, official_full_logits  # noqa: E402
+from rote.sims.studies.mha_capacity.params import MHAParams  # noqa: E402
+
 BATCH = 256  # the official minibatch
-
-
-# --------------------------------------------------------------------------------------------------
-# Timing and memory (the conventions of bench_grokking.py)
-# --------------------------------------------------------------------------------------------------
 
 
 # --------------------------------------------------------------------------------------------------
@@ -95,13 +100,6 @@ def _size(params, name: str) -> int:
     """The compiled size of ``n`` or ``d_h``: ``n_max`` / ``d_h_max`` where the study masks them (traced n,
     d_h), else the static field itself. The benchmark keeps every row and column active (n = n_max)."""
     return getattr(params, name + "_max", getattr(params, name))
-
-
-def _masks(n_max: int, d_h_max: int, n, d_h):
-    """(n_max,) bool rows and (d_h_max,) 0/1 columns of the active context rows and head columns."""
-    n = n_max if n is None else n
-    d_h = d_h_max if d_h is None else d_h
-    return jnp.arange(n_max) < n, (jnp.arange(d_h_max) < d_h).astype(jnp.float32), d_h
 
 
 class ProposedAttention(nn.Module):
@@ -129,96 +127,84 @@ class ProposedAttention(nn.Module):
 
     @nn.compact
     def __call__(self, queries, contexts, head_mask, n_heads, n=None, d_h=None):
-        from rote.sims.studies import mha_capacity as m
-
         d, n_max = queries.shape[-1], contexts.shape[-2]
-        rows, cols, d_h = _masks(n_max, self.d_h_max, n, d_h)
-        embed = nn.Dense(self.D, kernel_init=m.torch_linear_init(d), bias_init=m.torch_linear_init(d), name="embed")
-        pe = m.sinusoidal_positions(n_max + 1, self.D)
-        Wq = self.param("Wq", m.xavier_uniform(self.D, d_h), (self.H_max, self.D, self.d_h_max)) * cols
-        Wk = self.param("Wk", m.xavier_uniform(self.D, d_h), (self.H_max, self.D, self.d_h_max)) * cols
-        Wv = self.param("Wv", m.xavier_uniform(self.D, 1), (self.H_max, self.D))
-        Wo = self.param("Wo", m.xavier_uniform(n_heads, self.D), (self.H_max, self.D))
+        n = n_max if n is None else n
+        d_h = self.d_h_max if d_h is None else d_h
+        cols = column_mask(self.d_h_max, d_h)
+        embed = nn.Dense(self.D, kernel_init=torch_linear_init(d), bias_init=torch_linear_init(d), name="embed")
+        pe = sinusoidal_positions(n_max + 1, self.D)
+        Wq = self.param("Wq", xavier_uniform(self.D, d_h), (self.H_max, self.D, self.d_h_max)) * cols
+        Wk = self.param("Wk", xavier_uniform(self.D, d_h), (self.H_max, self.D, self.d_h_max)) * cols
+        Wv = self.param("Wv", xavier_uniform(self.D, 1), (self.H_max, self.D))
+        Wo = self.param("Wo", xavier_uniform(n_heads, self.D), (self.H_max, self.D))
         q_tok = embed(queries) + pe[0]  # (B, D)
         ctx = embed(contexts) + pe[1:]  # (B|1, n_max, D)
-        if self.variant == "keys":  # per-example keys (B|1, H, n_max, d_h_max)
+        values = jnp.einsum("cnD,hD->chn", ctx, Wv)  # (B|1, H, n_max)
+        if self.variant == "keys":  # per-example keys (B|1, H, n_max, d_h_max), plain scaled dot-product attention
             keys = jnp.einsum("cnD,hDk->chnk", ctx, Wk)
             q = jnp.einsum("bD,hDk->bhk", q_tok, Wq)
-            scores = jnp.einsum("bhk,hnk->bhn", q, keys[0]) if keys.shape[0] == 1 else jnp.einsum("bhk,bhnk->bhn", q, keys)
-            scores = scores / math.sqrt(self.D)
+            out, attn = attend(q[:, :, None], keys, values[..., None], 1.0 / math.sqrt(self.D), n_active=n)
+            heads, attn = out[:, :, 0, 0], attn[:, :, 0]  # (B, H), (B, H, n_max)
         else:
             M = jnp.einsum("hDk,hEk->DhE", Wq, Wk) / math.sqrt(self.D)  # (D, H, D): once per step
             r = (q_tok @ M.reshape(self.D, -1)).reshape(q_tok.shape[0], self.H_max, self.D)  # (B, H, D)
             scores = jnp.einsum("bhE,nE->bhn", r, ctx[0]) if contexts.shape[0] == 1 else jnp.einsum("bhE,bnE->bhn", r, ctx)
-        values = jnp.einsum("cnD,hD->chn", ctx, Wv)  # (B|1, H, n_max)
-        attn = jax.nn.softmax(jnp.where(rows, scores, -jnp.inf), axis=-1)
-        heads = jnp.sum(attn * values, axis=-1) * head_mask  # (B, H)
-        logits = nn.Dense(self.C, kernel_init=m.torch_linear_init(self.D), bias_init=m.torch_linear_init(self.D), name="decoder")(heads @ Wo)
+            attn = masked_softmax(scores, n)
+            heads = jnp.sum(attn * values, axis=-1)
+        logits = nn.Dense(self.C, kernel_init=torch_linear_init(self.D), bias_init=torch_linear_init(self.D), name="decoder")((heads * head_mask) @ Wo)
         return logits, attn
 
 
 def build_model(params, form: str):
     """form 'position-0' (the study's OfficialAttention as it is), 'proposed' (ProposedAttention) or 'keys'
     (ProposedAttention's per-example-keys variant: the study's form before commit 6c1844e)."""
-    from rote.sims.studies import mha_capacity as m
-
     if form in ("proposed", "keys"):
         return ProposedAttention(D=params.D, d_h_max=_size(params, "d_h"), H_max=params.H_max, C=params.C, variant="fold" if form == "proposed" else "keys")
-    return m.build_model(params)
+    return study_model(params)
 
 
 @contextlib.contextmanager
 def _study_model(form: str):
     """Within the block, the study's ``run`` builds the given model form (used only while tracing)."""
-    from rote.sims.studies import mha_capacity as m
-
-    original = m.build_model
-    m.build_model = lambda params: build_model(params, form) if params.model == "official" else original(params)
+    original = study_run.build_model
+    study_run.build_model = lambda params: build_model(params, form) if params.model == "official" else original(params)
     try:
         yield
     finally:
-        m.build_model = original
+        study_run.build_model = original
 
 
 def proposed_run(params, key):
     """The study's ``run`` (data, init, Adam, schedule, logging: unchanged) with ProposedAttention."""
-    from rote.sims.studies import mha_capacity as m
-
     with _study_model("proposed"):
-        return m.run(params, key)
+        return study_run.run(params, key)
 
 
 def keys_run(params, key):
     """The study's ``run`` with the per-example-keys form (the study's model before commit 6c1844e)."""
-    from rote.sims.studies import mha_capacity as m
-
     with _study_model("keys"):
-        return m.run(params, key)
+        return study_run.run(params, key)
 
 
 def proposed_study(form: str = "proposed"):
     """The study with its model swapped for ProposedAttention ('proposed') or its keys variant ('keys')."""
-    from rote.sims.studies import mha_capacity as m
-
-    return dataclasses.replace(m.STUDY, run=proposed_run if form == "proposed" else keys_run)
+    return dataclasses.replace(STUDY, run=proposed_run if form == "proposed" else keys_run)
 
 
 def forward_flops(params, form: str, batch: int = BATCH) -> float:
     """Forward FLOPs per example of a form ('random' contexts; multiply-add = 2).
 
-    'position-0': fact sheet 6.5's query-row form with per-example keys, 2[(n+1)pD + H D d_h (n+1) +
+    'position-0': the query-row form with per-example keys, 2[(n+1)pD + H D d_h (n+1) +
     H n d_h + H n D + H n + H D + D C] (5.86 MFLOP at the defaults): the FLOPs every method is credited;
-    'full': fact sheet 6.5's official (n+1)^2 form; 'study': what the study's model computes, by its own
-    count (``mha_capacity.flops_per_example``); 'proposed': ProposedAttention, with the per-step
+    'full': the official (n+1)^2 form; 'study': what the study's model computes, by its own
+    count (``mha_capacity.run.flops_per_example``); 'proposed': ProposedAttention, with the per-step
     H D D d_h of M shared by ``batch`` examples.
     """
-    from rote.sims.studies import mha_capacity as m
-
     p, D, n, dh, H, C = params.d, params.D, _size(params, "n"), _size(params, "d_h"), params.H_max, params.C
     if form in ("position-0", "keys"):
         return 2.0 * ((n + 1) * p * D + H * D * dh * (n + 1) + H * n * dh + H * n * D + H * n + H * D + D * C)
     if form == "study":
-        return m.flops_per_example(params)
+        return study_run.flops_per_example(params)
     if form == "full":
         return 2.0 * ((n + 1) * p * D + 2 * H * (n + 1) * D * dh + H * (n + 1) ** 2 * dh + 2 * H * (n + 1) * D + H * (n + 1) ** 2 + (n + 1) * D * C)
     if form == "proposed":
@@ -227,10 +213,7 @@ def forward_flops(params, form: str, batch: int = BATCH) -> float:
 
 
 def official_params(**changes):
-    """MHAParams at the official defaults (fact sheet 1.3), all H heads active, log at the end only."""
-    from rote.sims.params import replace
-    from rote.sims.studies.mha_capacity import MHAParams
-
+    """MHAParams at the official defaults (the paper's official code), all H heads active, log at the end only."""
     base = dict(d=64, D=64, n=32, d_h=64, H_max=20, H=20, T_max=BATCH, T=BATCH, C=100, context="random", steps=20, log_every=20, lr=1e-3)
     base.update(changes)
     if "H_max" in changes and "H" not in changes:
@@ -248,20 +231,16 @@ def official_params(**changes):
 
 def model_and_weights(params, key=1):
     """The study's model and its initial variables for params (weights every form shares)."""
-    from rote.sims.studies import mha_capacity as m
-
-    q, c, _ = m.make_data(params, jax.random.PRNGKey(0))
+    q, c, _ = study_run.make_data(params, jax.random.PRNGKey(0))
     mask = (jnp.arange(params.H_max) < params.H).astype(jnp.float32)
-    model = m.build_model(params)
+    model = study_model(params)
     return model, model.init(jax.random.PRNGKey(key), q[:1], c[:1], mask, params.H)
 
 
 def jax_logits(params, variables, form: str, queries, contexts):
     """(B, C) logits of a form: 'position-0' (study), 'proposed' or 'full' (official_full_logits)."""
-    from rote.sims.studies import mha_capacity as m
-
     if form == "full":
-        return m.official_full_logits(variables, queries, contexts, params.H, params.D)
+        return official_full_logits(variables, queries, contexts, params.H, params.D)
     mask = (jnp.arange(params.H_max) < params.H).astype(jnp.float32)
     return build_model(params, form).apply(variables, queries, contexts, mask, params.H)[0]
 
@@ -272,7 +251,7 @@ def jax_logits(params, variables, form: str, queries, contexts):
 
 
 def torch_model(params, variables=None, form: str = "official"):
-    """The official model in PyTorch (fact sheet 1.2), weights copied from the study's ``variables``
+    """The official model in PyTorch (the paper's official code), weights copied from the study's ``variables``
     when given (else the official init). form 'official' (all n+1 rows, -inf on key column 0, decoder on
     every row) or 'position-0' (the query row only). None without torch."""
     try:
@@ -351,7 +330,7 @@ def torch_inputs(queries, contexts):
 
 
 def _work(params, examples: int, form: str, batch: int, **extra) -> dict:
-    """The work of one call: examples processed, credited FLOPs (3 F position-0, fact sheet 6.5) and the
+    """The work of one call: examples processed, credited FLOPs (3 F position-0, ``forward_flops``) and the
     FLOPs the form executes ('position-0' in JAX is the study's model: its own count)."""
     exec_form = "study" if form == "position-0" and not extra.pop("torch", False) else form
     return {"examples": examples, "form": exec_form, "flops": examples * 3.0 * forward_flops(params, "position-0"),
@@ -360,8 +339,6 @@ def _work(params, examples: int, form: str, batch: int, **extra) -> dict:
 
 def sweep_configs(base, n_configs: int):
     """n_configs configs of one static group, varying the traced fields (lr, seed) as a sweep does."""
-    from rote.sims.params import replace
-
     lrs = (1e-3, 3e-3)
     return [replace(base, lr=lrs[i % 2], seed=i) for i in range(n_configs)]
 
@@ -369,10 +346,7 @@ def sweep_configs(base, n_configs: int):
 def engine_method(base, n_configs: int, form: str = "position-0", compile_now: bool = True):
     """All n_configs through engine.run_chunk, in chunks of engine.choose_chunk_size. form 'position-0':
     the study's run as it is; 'proposed' / 'keys': the same run with ProposedAttention / its keys variant."""
-    from rote.sims import engine
-    from rote.sims.studies import mha_capacity as m
-
-    study = m.STUDY if form == "position-0" else proposed_study(form)
+    study = STUDY if form == "position-0" else proposed_study(form)
     cfgs = sweep_configs(base, n_configs)
     size = engine.choose_chunk_size(study, cfgs[0], n_configs)
     if compile_now:
@@ -395,12 +369,10 @@ def scan_step_method(base, steps: int, form: str = "proposed", block: int | None
     without its data generation and evaluations), optionally accumulating the gradient over example
     blocks of ``block`` rows (a ``lax.scan`` over blocks, summed): the same gradient to float rounding
     with a cache-sized working set. Prototype of proposal 2 (large T)."""
-    from rote.sims.studies import mha_capacity as m
-
     T = base.T
-    queries, contexts, labels = m.make_data(base, jax.random.PRNGKey(0))
+    queries, contexts, labels = study_run.make_data(base, jax.random.PRNGKey(0))
     _, variables = model_and_weights(base)
-    opt = m.optimizer(base)
+    opt = study_run.optimizer(base)
 
     def loss(v, q, c, y):  # the sum over the rows given, divided by T: blocks add up to the full-batch mean
         return optax.softmax_cross_entropy_with_integer_labels(jax_logits(base, v, form, q, c), y).sum() / T
@@ -448,12 +420,10 @@ def loop_method(base, steps: int, form: str = "full", T: int = 1024):
     """One config, a jit'd step over a batch of 256 (jax.grad + optax.adam with the official schedule,
     buffers donated), a Python loop over steps. form: 'full' (official_full_logits), 'position-0' (the
     study's model) or 'proposed'."""
-    from rote.sims.studies import mha_capacity as m
-
     params = dataclasses.replace(base, T=T, T_max=T)
-    queries, contexts, labels = m.make_data(params, jax.random.PRNGKey(0))
+    queries, contexts, labels = study_run.make_data(params, jax.random.PRNGKey(0))
     _, variables = model_and_weights(params)
-    schedule = lambda count: params.lr * m.schedule_shape(dataclasses.replace(params, steps=50_000, log_every=50_000))(count)  # noqa: E731
+    schedule = lambda count: params.lr * study_run.schedule_shape(dataclasses.replace(params, steps=50_000, log_every=50_000))(count)  # noqa: E731
     opt = optax.adam(schedule, b1=0.9, b2=0.999, eps=1e-8)
 
     def loss(v, q, c, y):
@@ -495,10 +465,8 @@ def torch_method(base, steps: int, form: str = "official", T: int = 1024, thread
         import torch.nn.functional as F
     except ImportError:
         return None
-    from rote.sims.studies import mha_capacity as m
-
     params = dataclasses.replace(base, T=T, T_max=T)
-    queries, contexts, labels = m.make_data(params, jax.random.PRNGKey(0))
+    queries, contexts, labels = study_run.make_data(params, jax.random.PRNGKey(0))
     X, y = torch_inputs(queries, contexts), torch.from_numpy(np.asarray(labels, np.int64))
     _, variables = model_and_weights(params)
     model = torch_model(params, variables, form)
@@ -549,10 +517,8 @@ def torch_methods(base, steps: int, methods: dict, form: str = "official") -> No
 def loss_checks(params, batch: int = 64) -> dict:
     """Cross-entropy of every form on the same weights and the same ``batch`` examples, and the largest
     gradient difference of the proposed form (relative to each leaf's largest entry) from the study's."""
-    from rote.sims.studies import mha_capacity as m
-
     p = dataclasses.replace(params, T=batch, T_max=batch)
-    q, c, y = m.make_data(p, jax.random.PRNGKey(0))
+    q, c, y = study_run.make_data(p, jax.random.PRNGKey(0))
     _, variables = model_and_weights(p)
 
     def loss(form):
@@ -652,13 +618,11 @@ def section_methods(args, base, log) -> dict:
 
 def section_breakdown(args, base, log) -> dict:
     """Where one training step of 256 examples goes (official defaults, one config, jit'd pieces)."""
-    from rote.sims.studies import mha_capacity as m
-
     log("breakdown: compiling the pieces of one step")
-    q, c, y = m.make_data(base, jax.random.PRNGKey(0))
+    q, c, y = study_run.make_data(base, jax.random.PRNGKey(0))
     _, v = model_and_weights(base)
     p = v["params"]
-    opt = m.optimizer(base)
+    opt = study_run.optimizer(base)
     state = opt.init(v)
 
     def loss(form):
@@ -681,7 +645,7 @@ def section_breakdown(args, base, log) -> dict:
 
     grads = jax.grad(loss("position-0"))(v)
     embed = lambda x: x @ p["embed"]["kernel"] + p["embed"]["bias"]  # noqa: E731
-    ctx = embed(c) + m.sinusoidal_positions(_size(base, "n") + 1, base.D)[1:]
+    ctx = embed(c) + sinusoidal_positions(_size(base, "n") + 1, base.D)[1:]
     keys = jnp.einsum("cnD,hDk->chnk", ctx, p["Wk"])
     qh = jnp.einsum("bD,hDk->bhk", embed(q), p["Wq"])
     B, n, D, dh, H = base.T, _size(base, "n"), base.D, _size(base, "d_h"), base.H_max
@@ -822,7 +786,7 @@ def print_rows(rows, peak_gflops, title):
 
 
 def headline(sec: dict) -> dict:
-    """The issue's ratios at the official defaults: the engine (the study as it is, the row with the most
+    """The headline ratios at the official defaults: the engine (the study as it is, the row with the most
     configs, i.e. chunks as a sweep cuts them) vs torch (its fastest thread setting) and vs the JAX loops;
     the proposed engine likewise; fractions of peak."""
     rows = {r["method"]: r for r in sec["rows"]}
@@ -966,7 +930,7 @@ def main(argv=None) -> dict:
           f"JAX {machine['jax']}, {machine['torch']}; run {result['wall_s']:.0f} s, of which {common.waited_s():.0f} s waiting for quiet; "
           f"other processes used {100 * (result['others_share_mean'] or 0):.0f}% of the machine on average over the samples")
     print("ms/256 ex = wall x 256 / examples processed (engine: configs x T x steps), best quiet sample (median beside it); "
-          "GFLOP/s credits every method 3 F per example, F the position-0 forward (fact sheet 6.5); exec = the FLOPs of the method's own form; "
+          "GFLOP/s credits every method 3 F per example, F the position-0 forward (forward_flops); exec = the FLOPs of the method's own form; "
           "rss = peak resident-set rise, xla = the compiled program's buffers; quiet = samples with other processes under 5% of the machine")
     if "methods" in result:
         print_methods(result["methods"])

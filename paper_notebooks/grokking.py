@@ -15,8 +15,7 @@
 # # To grok or not to grok: memorization and generalization on corrupted modular arithmetic
 #
 # Doshi, Das, He, Gromov (arXiv 2310.13061), with Gromov's analytic solution (arXiv 2301.02679),
-# rebuilt at `quick` scale (p 47, N 192, 1000 steps; minutes on a laptop CPU). Specification:
-# `shared/papers/grokking_corruption.md`.
+# rebuilt at `quick` scale (p 47, N 192, 1000 steps; minutes on a laptop CPU).
 #
 # The task: all pairs (m, n) with label (m + n) mod p; a fraction alpha of the p^2 pairs is used for
 # training, and a fraction xi of the training labels is replaced by random labels. The network is
@@ -47,11 +46,12 @@ import numpy as np
 
 from rote.sims import engine
 from rote.sims.params import replace
-from rote.sims.studies import grokking as study
+from rote.sims.stats import spearman
+from rote.sims.studies.grokking import STUDY, scales
 from rote.theory import grokking as theory
 
 P, N = 47, 192
-base = study.quick_scale().base
+base = scales.quick_scale().base
 print(base)
 
 # %% [markdown]
@@ -74,11 +74,11 @@ print("IPR of the analytic neurons (rfft convention):", float(np.nanmean(theory.
 # %% [markdown]
 # ## 2-3. Coexistence, Partial and Full Inversion (the paper's Figure 1)
 # At p 47 the cell alpha 0.9, xi 0.35 plays the role of the paper's alpha 0.5, xi 0.35 at p 97; weight
-# decay about half the p 97 values has the same effect (fact sheet 6.3). One vectorised sweep runs
+# decay about half the p 97 values has the same effect. One vectorised sweep runs
 # the three runs together:
 
 # %%
-ds = engine.sweep(study.STUDY, replace(base, prune_curves=1), {"alpha": (0.9,), "xi": (0.35,), "weight_decay": (0.0, 5.0, 10.0)}, None, progress=False)
+ds = engine.sweep(STUDY, replace(base, prune_curves=1), {"alpha": (0.9,), "xi": (0.35,), "weight_decay": (0.0, 5.0, 10.0)}, None, progress=False)
 level = float(theory.full_inversion_train_accuracy(0.35, P))
 fig, axes = plt.subplots(1, 3, figsize=(13, 3.6), sharey=True)
 for ax, wd in zip(axes, ds.weight_decay.values):
@@ -171,7 +171,7 @@ for order in ("low", "high", "random"):
 # Fig. 5), pruning them from data. Both runs below are one vectorised sweep each.
 
 # %%
-drop = engine.sweep(study.STUDY, replace(base, regularizer="dropout", prune_curves=0),
+drop = engine.sweep(STUDY, replace(base, regularizer="dropout", prune_curves=0),
                     {"alpha": (0.9,), "xi": (0.35,), "dropout": (0.3, 0.6)}, None, progress=False)
 for q in drop.dropout.values:
     run = drop.sel(alpha=0.9, xi=0.35, dropout=q)
@@ -179,7 +179,7 @@ for q in drop.dropout.values:
           f"test {100 * float(run.final_test_acc):5.1f}%  corrupted {100 * float(run.final_corrupt_acc):5.1f}%  "
           f"neurons with IPR < 0.2: {100 * float((run.ipr < 0.2).mean()):.0f}%")
 
-no_reg = engine.sweep(study.STUDY, replace(base, prune_curves=0), {"alpha": (0.9,), "xi": (0.35,)}, None, progress=False).sel(alpha=0.9, xi=0.35)
+no_reg = engine.sweep(STUDY, replace(base, prune_curves=0), {"alpha": (0.9,), "xi": (0.35,)}, None, progress=False).sel(alpha=0.9, xi=0.35)
 fig, axes = plt.subplots(1, 3, figsize=(12, 3), sharex=True)
 for ax, (q, run) in zip(axes, [(0.0, no_reg)] + [(q, drop.sel(alpha=0.9, xi=0.35, dropout=q)) for q in drop.dropout.values]):
     ax.hist(run.ipr.values, bins=np.linspace(0, 1, 21), edgecolor="black", lw=0.5)
@@ -188,10 +188,8 @@ for ax, (q, run) in zip(axes, [(0.0, no_reg)] + [(q, drop.sel(alpha=0.9, xi=0.35
 axes[0].set_ylabel("neurons")
 plt.show()
 
-bn_base, _ = study.quick_scale().sweeps()["batchnorm"]
-bn = engine.sweep(study.STUDY, bn_base, {"alpha": (0.9,), "xi": (0.2,)}, None, progress=False).sel(alpha=0.9, xi=0.2)
-from rote.sims.studies.grokking_claims import spearman
-
+bn_base, _ = scales.quick_scale().sweeps()["batchnorm"]
+bn = engine.sweep(STUDY, bn_base, {"alpha": (0.9,), "xi": (0.2,)}, None, progress=False).sel(alpha=0.9, xi=0.2)
 ipr, gamma = bn.ipr.values, bn.bn_gamma.values
 fig, ax = plt.subplots(figsize=(5, 3.4))
 ax.scatter(ipr, gamma, s=6)
@@ -211,8 +209,8 @@ print(f"BatchNorm: {theory.Phase(int(bn.phase)).label}, train {100 * float(bn.fi
 
 # %%
 for bs in (8, 256):
-    bn_bs_base, _ = study.quick_scale().sweeps()[f"batchnorm_{bs}"]
-    run = engine.sweep(study.STUDY, bn_bs_base, {"alpha": (0.9,), "xi": (0.2,)}, None, progress=False).sel(alpha=0.9, xi=0.2)
+    bn_bs_base, _ = scales.quick_scale().sweeps()[f"batchnorm_{bs}"]
+    run = engine.sweep(STUDY, bn_bs_base, {"alpha": (0.9,), "xi": (0.2,)}, None, progress=False).sel(alpha=0.9, xi=0.2)
     print(f"BatchNorm, batch {bs:3d} ({bn_bs_base.steps} steps, lr {bn_bs_base.lr:.4f}): {theory.Phase(int(run.phase)).label:17s} "
           f"train {100 * float(run.final_train_acc):5.1f}%  test {100 * float(run.final_test_acc):5.1f}%  corrupted {100 * float(run.final_corrupt_acc):5.1f}%")
 
@@ -229,8 +227,8 @@ for bs in (8, 256):
 # full diagrams (`architecture_*.png`) and claims 10-13 check them.
 
 # %%
-relu_base, _ = study.quick_scale().sweeps()["relu"]
-relu = engine.sweep(study.STUDY, relu_base, {"alpha": (0.9,), "xi": (0.35,), "weight_decay": (0.0, 10.0)}, None, progress=False)
+relu_base, _ = scales.quick_scale().sweeps()["relu"]
+relu = engine.sweep(STUDY, relu_base, {"alpha": (0.9,), "xi": (0.35,), "weight_decay": (0.0, 10.0)}, None, progress=False)
 for wd in relu.weight_decay.values:
     run = relu.sel(alpha=0.9, xi=0.35, weight_decay=wd)
     print(f"ReLU, wd {wd:4.1f}: {theory.Phase(int(run.phase)).label:17s} train {100 * float(run.final_train_acc):5.1f}%  "
@@ -244,7 +242,7 @@ for wd in relu.weight_decay.values:
 # and its checked claims are `rote reproduce --scale quick`.
 
 # %%
-grid = engine.sweep(study.STUDY, base, {"alpha": (0.5, 0.7, 0.9), "xi": (0.35,), "weight_decay": (0.0, 2.5, 5.0, 7.5, 10.0, 15.0)}, None, progress=False)
+grid = engine.sweep(STUDY, base, {"alpha": (0.5, 0.7, 0.9), "xi": (0.35,), "weight_decay": (0.0, 2.5, 5.0, 7.5, 10.0, 15.0)}, None, progress=False)
 table = grid.phase.sel(xi=0.35)
 print("rows alpha, columns weight decay", list(grid.weight_decay.values))
 for a in grid.alpha.values:

@@ -16,7 +16,7 @@
 #
 # Mahdavi, Liao, Thrampoulidis, "Memorization Capacity of Multi-Head Attention in Transformers"
 # (ICLR 2024, arXiv 2306.02010), rebuilt at `quick` scale (d = D = 16, n = 8, C = 10 classes; minutes on
-# a laptop CPU). Specification: `shared/papers/mha_capacity.md`.
+# a laptop CPU). The study's code: `sims/studies/mha_capacity/`, `theory/mha_capacity.py`.
 #
 # Example t is a query vector e(t) in R^d and a context E(t) in R^{n x d} (n rows x_1..x_n). Head h
 # attends with a(t) = softmax(E(t) W_h e(t)), W_h = W_K^h (W_Q^h)^T of rank <= d_h, and the layer
@@ -33,7 +33,6 @@
 # 6. the claims of `rote verify mha-capacity`, applied to the evidence.
 
 # %%
-import json
 import os
 import tempfile
 import time
@@ -46,22 +45,27 @@ import matplotlib.pyplot as plt
 import numpy as np
 import sympy as sp
 
-from rote.figures import mha_capacity as figs
-from rote.sims import cli, engine
+from rote.figures.mha_capacity import assumptions as assumption_figs
+from rote.figures.mha_capacity import capacity as capacity_figs
+from rote.figures.mha_capacity import construction as construction_figs
+from rote.figures.mha_capacity import saturation as saturation_figs
+from rote.sims import cli, engine, results
 from rote.sims.params import replace
+from rote.sims.studies.mha_capacity import STUDY
+from rote.sims.studies.mha_capacity.claims import claims
+from rote.sims.studies.mha_capacity.scales import quick_scale
 from rote.sims.study import param_value
-from rote.sims.studies import mha_capacity as study
-from rote.sims.studies import mha_capacity_claims as mc
 from rote.theory import mha_capacity as theory
 
 NOTEBOOK_T0 = time.perf_counter()
 FIG_DIR = Path(tempfile.mkdtemp(prefix="mha-capacity-figures-"))
-base = study.quick_scale().base
+quick = quick_scale()
+base = quick.base
 print(base)
 
 
 def show(path):
-    """Display a PNG written by figures/mha_capacity.py at its own size."""
+    """Display a PNG written by figures/mha_capacity/ at its own size."""
     img = plt.imread(path)
     fig, ax = plt.subplots(figsize=(img.shape[1] / 130, img.shape[0] / 130))
     ax.imshow(img)
@@ -93,7 +97,7 @@ for H in (1, 2, 4, 8):
 
 # %% [markdown]
 # ## 2. The construction memorizes exactly T = bound arbitrary labels
-# The proof (fact sheet 3.2): head 1 places the first r = min(n, d_h) examples by solving for their
+# The proof (Sec. 4): head 1 places the first r = min(n, d_h) examples by solving for their
 # attention logits; every further head places r - 1 new examples with a rank-(r - 1) matrix W*, plus
 # a rank-one term c u v^T with v orthogonal to the new queries, which drives every *old* example's
 # attention into saturation (one-hot on a fixed token) so the old columns of
@@ -117,7 +121,7 @@ for context in ("fixed", "random"):
 # fit (the residual jumps), with random contexts Z can still have full column rank:
 
 # %%
-show(figs.construction_figure(FIG_DIR / "construction.png"))
+show(construction_figs.construction_figure(FIG_DIR / "construction.png"))
 
 # %% [markdown]
 # ## 3. The shared-context rank bound, and why it does not cap trained capacity
@@ -135,7 +139,7 @@ r = theory.rank_bound_check(2, 4, 16, 16, 200, rng, "random")
 print(f"random contexts, H 2, n 4, d 16: rank(Z) = {r['rank']} = H d = {2 * 16} (not {r['bound']}): the bound is a shared-context one")
 
 # %% [markdown]
-# Caveats (fact sheet 3.3), each measured here:
+# Caveats, each measured here:
 # * d_h = 1 already reaches rank H(n - 1) + 1 (last row above: exponentials with distinct exponents
 #   are independent), only with poor conditioning (sigma_bound / sigma_1 far smaller than at d_h = 16).
 #   So min(n, d_h) is a feature of the construction, not of the function class.
@@ -176,7 +180,7 @@ print(f"H = 1, n = 2, shared context, T = {d}: rank(Z) = {theory.numerical_rank(
 
 # %%
 t0 = time.perf_counter()
-data = figs.assumption_data(seed=0)
+data = assumption_figs.assumption_data(seed=0)
 rows, skipped = data
 for r in rows:
     rep = r["report"]
@@ -185,7 +189,7 @@ for r in rows:
           f"GP {'holds' if rep['general_position'] else 'FAILS'} ({rep['kruskal_d']:.3f} at k = d = {r['d']})")
 for note in skipped:
     print(note)
-show(figs.assumption_figure(FIG_DIR / "assumptions.png", data=data))
+show(assumption_figs.assumption_figure(FIG_DIR / "assumptions.png", data=data))
 print(f"assumption checks: {time.perf_counter() - t0:.1f} s")
 
 # %% [markdown]
@@ -208,23 +212,21 @@ print(f"assumption checks: {time.perf_counter() - t0:.1f} s")
 # not the quick scale: its claims may fail.
 
 # %%
-root = cli.results_dir(study.STUDY.name, "quick", None)
-panels = study.quick_scale().sweeps()
+root = results.results_dir(STUDY.name, "quick")
+panels = quick.sweeps()
 t0 = time.perf_counter()
-if all((root / name / "results.nc").exists() for name in panels):
-    evidence = cli.load_evidence(study.STUDY, "quick", root)
-    evidence = {name: cli.exclude_diverged(ds, name) for name, ds in evidence.items()}
-    REDUCED, STALE = False, False
+if results.has_results(STUDY, "quick", root):
+    evidence = results.load_for_claims(STUDY, "quick", root)
+    REDUCED = False
     created = evidence["heads"].attrs.get("created", "?")
     print(f"loaded the saved quick results from {root} (created {created}, git {evidence['heads'].attrs.get('git_revision', '?')})")
+    STALE = False
     for name, (panel_base, panel_axes) in panels.items():  # saved by an older version of the quick scale?
-        saved = json.loads(evidence[name].attrs["config"])
-        now = engine.Grid.build(panel_base, panel_axes).fingerprint(study.STUDY.name)
-        diff = [f"{k} {saved['base'].get(k)} (now {v})" for k, v in now["base"].items() if saved["base"].get(k) != v and k not in now["axes"]]
-        diff += [f"{k} axis {saved['axes'].get(k)} (now {v})" for k, v in now["axes"].items() if saved["axes"].get(k) != v]
+        now = engine.Grid.build(panel_base, panel_axes).fingerprint(STUDY.name)
+        diff = results.config_mismatch(evidence[name].attrs.get("config"), now, STUDY.params_type)
         if diff:
             STALE = True
-            print(f"  WARNING: panel '{name}' differs from the current quick scale: {'; '.join(diff)}. "
+            print(f"  WARNING: panel '{name}' differs from the current quick scale ({diff}). "
                   "Re-run `rote sweep mha-capacity --scale quick` for current numbers.")
 else:
     REDUCED, STALE = True, False
@@ -233,7 +235,7 @@ else:
     small = replace(base, steps=400, log_every=100, T_max=256)
     grid = {"T": (64, 128, 256), "seed": (0, 1)}
     reduced_panels = {"heads": {"H": (1, 2, 4, 8)}, "context": {"n": (1, 2, 4, 8)}, "head_dim": {"d_h": (1, 2, 4, 8, 16)}}
-    evidence = {name: engine.sweep(study.STUDY, small, {**axes, **grid}, None, scale="quick (reduced)", progress=False)
+    evidence = {name: engine.sweep(STUDY, small, {**axes, **grid}, None, scale="quick (reduced)", progress=False)
                 for name, axes in reduced_panels.items()}
 print(f"trained evidence ready in {time.perf_counter() - t0:.0f} s; panels: {', '.join(evidence)}")
 
@@ -244,7 +246,7 @@ print(f"trained evidence ready in {time.perf_counter() - t0:.0f} s; panels: {', 
 
 # %%
 heads = evidence["heads"]
-show(figs.memorized_vs_T(heads, FIG_DIR / "memorized_vs_T.png"))
+show(capacity_figs.memorized_vs_T(heads, FIG_DIR / "memorized_vs_T.png"))
 n0, dh0 = int(param_value(heads, "n")), int(param_value(heads, "d_h"))
 print(f"shared context, n = {n0}, d_h = {dh0}: capacity M (seed mean, min-max) vs the construction bound")
 M = heads["max_memorized"].squeeze(drop=True).transpose("H", "seed")
@@ -259,7 +261,7 @@ for H, per_seed in zip(M["H"].values, M.values):
 # bound lines; the claims below test M, which is less brittle at this scale.
 
 # %%
-show(figs.capacity_figure(evidence, FIG_DIR / "capacity.png"))
+show(capacity_figs.capacity_figure(evidence, FIG_DIR / "capacity.png"))
 for name, axis in (("heads", "H"), ("context", "n"), ("head_dim", "d_h")):
     if name in evidence:
         m = evidence[name]["max_memorized"].squeeze(drop=True).mean("seed")
@@ -279,7 +281,7 @@ print("share of (example, head) pairs with max attention weight > 0.99 (seed mea
 for H in heads["H"].values:
     cells = [f"T {int(T)}: {float(sat.sel(H=H, T=T).mean()):.2f} / {float(sat0.sel(H=H, T=T).mean()):.2f}" for T in heads["T"].values]
     print(f"  H = {int(H)}:  " + "   ".join(cells))
-show(figs.saturation_figure(heads, FIG_DIR / "saturation.png"))
+show(saturation_figs.saturation_figure(heads, FIG_DIR / "saturation.png"))
 
 # %% [markdown]
 # ## 6. The claims (`rote verify mha-capacity --scale quick`)
@@ -287,7 +289,7 @@ show(figs.saturation_figure(heads, FIG_DIR / "saturation.png"))
 # trend claims on the trained evidence, each with the tolerance stated beside the prediction.
 
 # %%
-verdicts = [claim(evidence) for claim in mc.claims("quick")]
+verdicts = [claim(evidence) for claim in claims(quick)]
 if REDUCED:
     print("REDUCED in-memory sweep (not the quick scale): trend claims may fail here")
 else:

@@ -13,8 +13,6 @@ one line on stderr and exit code 2; a failed claim in ``verify`` is exit code 1.
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -29,12 +27,6 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message):  # one line, exit 2 (argparse would print the usage block too)
         print(f"rote: error: {message} (see `rote --help`)", file=sys.stderr)
         sys.exit(EXIT_BAD_INPUT)
-
-
-def results_dir(study: str, scale: str, out: str | None) -> Path:
-    if out:
-        return Path(out)
-    return Path(os.environ.get("ROTE_RESULTS", "results")) / study / scale
 
 
 def _parse_set(items: list[str], base) -> dict:
@@ -71,11 +63,9 @@ def _parse_bool(text: str) -> bool:
 def cmd_list(args) -> int:
     from .studies import get, names
 
-    from .studies import IN_PROGRESS
-
     for name in names():
         study = get(name)
-        print(name + ("  (in progress: not in `rote reproduce` by default)" if name in IN_PROGRESS else ""))
+        print(name)
         for scale in study.scales:
             print(f"  {scale:6s} {study.scale(scale).description}")
     return 0
@@ -88,6 +78,7 @@ def do_sweep(study_name: str, scale_name: str, out: str | None, chunk_size: int 
     results root."""
     from . import engine
     from .params import replace
+    from .results import panel_path, results_dir
     from .studies import get
 
     study = get(study_name)
@@ -112,7 +103,7 @@ def do_sweep(study_name: str, scale_name: str, out: str | None, chunk_size: int 
             else:
                 axes[name] = values
         base = replace(base, **fixed)
-        path = root / panel if panel else root
+        path = panel_path(root, panel)
         t0 = time.perf_counter()
         ds = engine.sweep(study, base, axes, path, scale=scale_name, chunk_size=chunk_size, progress=progress and engine.is_writer(),
                           matmul_precision=matmul_precision)
@@ -122,54 +113,6 @@ def do_sweep(study_name: str, scale_name: str, out: str | None, chunk_size: int 
         print(f"rote: {label}: {ds.attrs['n_configs']} configs in {time.perf_counter() - t0:.1f} s -> {path / 'results.nc'}")
         datasets[panel] = ds
     return datasets, root
-
-
-def load_evidence(study, scale_name: str, root: Path):
-    """The saved results of a scale: one Dataset, or {panel: Dataset} for a scale with panels."""
-    from . import engine
-
-    sweeps = study.scale(scale_name).sweeps()
-    loaded = {}
-    for panel, (base, axes) in sweeps.items():
-        path = (root / panel if panel else root) / "results.nc"
-        loaded[panel] = ds = engine.load_dataset(path)
-        differs = config_mismatch(ds.attrs.get("config"), engine.Grid.build(base, axes).fingerprint(study.name), study.params_type)
-        if differs:
-            print(f"rote: warning: {path} was made by a different configuration than the current {scale_name} scale "
-                  f"({differs}); a custom sweep is fine, stale results should be re-made with `rote sweep`", file=sys.stderr)
-    return loaded[""] if list(loaded) == [""] else loaded
-
-
-def config_mismatch(saved_json: str | None, current: dict, params_type=None) -> str:
-    """'' if a results file's saved configuration equals ``current`` (a Grid fingerprint), else a short
-    description of what differs (base fields and axes). Fields ``params_type`` gained since the file
-    was written count as their defaults (engine.with_new_fields)."""
-    if not saved_json:
-        return "no configuration recorded"
-    try:
-        saved = json.loads(saved_json)
-    except (TypeError, ValueError):
-        return "unreadable configuration"
-    if params_type is not None:
-        from .engine import with_new_fields
-
-        saved = with_new_fields(saved, params_type)
-    current = json.loads(json.dumps(current))  # tuples -> lists, as the saved JSON holds them
-    if saved == current:
-        return ""
-    parts = []
-    for key in ("base", "axes"):
-        a, b = saved.get(key, {}), current.get(key, {})
-        changed = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
-        if changed:
-            parts.append(f"{key} " + ", ".join(changed[:6]) + ("..." if len(changed) > 6 else ""))
-    if saved.get("matmul_precision") != current.get("matmul_precision"):
-        parts.append(f"matmul precision {saved.get('matmul_precision', 'default')}")
-    return "; ".join(parts) or "study or parameter type"
-
-
-def _has_results(study, scale_name: str, root: Path) -> bool:
-    return all(((root / panel if panel else root) / "results.nc").exists() for panel in study.scale(scale_name).sweeps())
 
 
 def _parse_panels(values: list[str] | None) -> list[str] | None:
@@ -189,7 +132,7 @@ def cmd_sweep(args) -> int:
 
 
 def do_figures(study_name: str, scale_name: str, results: str | None, out: str | None) -> list[Path]:
-    from . import engine
+    from .results import load_evidence, results_dir
     from .studies import get
 
     study = get(study_name)
@@ -201,7 +144,7 @@ def do_figures(study_name: str, scale_name: str, results: str | None, out: str |
         fig_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise RoteError(f"cannot create figure directory {fig_dir}: {exc.strerror or exc}") from None
-    written = study.make_figures(ds, fig_dir) if study.make_figures else []
+    written = study.make_figures(ds, fig_dir)
     for p in written:
         print(f"rote: wrote {p}")
     return written
@@ -232,43 +175,18 @@ def format_verdicts(verdicts, widths=(26, 40, 30, 56, 6)) -> str:
     return "\n".join(lines)
 
 
-def exclude_diverged(ds, panel: str = "", show: int = 10):
-    """Name the diverged configs (NaN/inf loss) and blank their float variables, so that no claim counts
-    them: a claim that needs one of them reads NaN and fails as not measurable."""
-    import numpy as np
-
-    if "diverged" not in ds or not bool(ds["diverged"].any()):
-        return ds
-    flag = ds["diverged"]
-    where = np.argwhere(np.atleast_1d(flag.values))
-    steps = np.atleast_1d(ds["diverged_step"].values) if "diverged_step" in ds else None
-    print(f"rote: {len(where)} diverged config(s){' in ' + panel if panel else ''} excluded from the claims (non-finite loss):")
-    for pos in where[:show]:
-        cell = ", ".join(f"{d}={ds[d].values[i].item()}" for d, i in zip(flag.dims, pos)) or "the only config"
-        step = f" at step {int(steps[tuple(pos)])}" if steps is not None and int(steps[tuple(pos)]) >= 0 else ""
-        print(f"rote:   {cell} diverged{step}")
-    if len(where) > show:
-        print(f"rote:   ... and {len(where) - show} more (see the `diverged` variable)")
-    ds = ds.copy()
-    for name, var in ds.data_vars.items():
-        if name not in ("diverged", "diverged_step") and var.dtype.kind == "f" and set(flag.dims) <= set(var.dims):
-            ds[name] = var.where(~flag)
-    return ds
-
-
 def do_verify(study_name: str, scale_name: str, results: str | None, progress=True):
-    from . import engine
+    from .results import has_results, load_for_claims, results_dir
     from .studies import get
 
     study = get(study_name)
     study.scale(scale_name)
     path = results_dir(study_name, scale_name, results)
-    if not _has_results(study, scale_name, path):
+    if not has_results(study, scale_name, path):
         print(f"rote: no results in {path}; running the {scale_name} sweep first", file=sys.stderr)
         do_sweep(study_name, scale_name, results, progress=progress)
-    ds = load_evidence(study, scale_name, path)
-    ds = {panel: exclude_diverged(one, panel) for panel, one in ds.items()} if isinstance(ds, dict) else exclude_diverged(ds)
-    verdicts = [claim(ds) for claim in study.claims(scale_name)]
+    ds = load_for_claims(study, scale_name, path)
+    verdicts = [claim(ds) for claim in study.claims(study.scale(scale_name))]
     print(f"verify {study_name} --scale {scale_name} ({path})")
     print(format_verdicts(verdicts))
     return verdicts
@@ -282,7 +200,7 @@ def cmd_verify(args) -> int:
 def cmd_reproduce(args) -> int:
     from .studies import get, names
 
-    chosen = args.study or names(include_in_progress=False)
+    chosen = args.study or names()
     for s in chosen:
         get(s).scale(args.scale)  # validate every name before any work
     ok = True

@@ -2,32 +2,49 @@
 
 A field is either *static* (it fixes a shape or a loop length: p, N, steps; configs that differ in it
 are compiled separately) or *traced* (a per-config array under ``vmap``: xi, weight decay, seed).
-Any field may be a sweep axis. Declare fields with ``static(...)`` / ``traced(...)`` and decorate
-the class with ``@study_params``; write the checks in a ``validate(self)`` method that raises
-``ConfigError``. ``validate`` runs on construction whenever every field holds a concrete Python or
-NumPy scalar, i.e. for each user-facing config, but not when the engine stacks a chunk into arrays.
+Any field may be a sweep axis. Declare fields with ``static(...)`` / ``traced(...)`` (or ``seed()``),
+with their bounds beside them (``ge``, ``gt``, ``le``, ``lt``, ``choices``, ``integer``), and decorate
+the class with ``@study_params``. Bounds are checked once for every study on construction; a
+``validate(self)`` method holds only the rules that span several fields. Checks run whenever every
+field holds a concrete Python or NumPy scalar, i.e. for each user-facing config, but not when the
+engine stacks a chunk into arrays.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import numbers
-from typing import Any
+from typing import Any, Sequence
 
 import jax
 import numpy as np
 
 from .errors import ConfigError
 
+SEED_BOUND = 2**31  # seeds become int32 inside the vmapped run
 
-def static(default: Any, doc: str = "") -> Any:
+
+def _field(default, doc, static, ge, gt, le, lt, choices, integer):
+    bounds = {"ge": ge, "gt": gt, "le": le, "lt": lt, "choices": tuple(choices) if choices is not None else None,
+              "integer": integer}
+    return dataclasses.field(default=default, metadata={"static": static, "doc": doc, **bounds})
+
+
+def static(default: Any, doc: str = "", *, ge=None, gt=None, le=None, lt=None, choices: Sequence | None = None,
+           integer: bool = False) -> Any:
     """A shape-determining field: part of the compiled function's identity."""
-    return dataclasses.field(default=default, metadata={"static": True, "doc": doc})
+    return _field(default, doc, True, ge, gt, le, lt, choices, integer)
 
 
-def traced(default: Any, doc: str = "") -> Any:
+def traced(default: Any, doc: str = "", *, ge=None, gt=None, le=None, lt=None, choices: Sequence | None = None,
+           integer: bool = False) -> Any:
     """A per-config value: an array inside the vmapped run."""
-    return dataclasses.field(default=default, metadata={"static": False, "doc": doc})
+    return _field(default, doc, False, ge, gt, le, lt, choices, integer)
+
+
+def seed(default: int = 0, doc: str = "every random draw of the run derives from this seed") -> Any:
+    """The traced seed field, an integer in [0, 2^31)."""
+    return traced(default, doc, ge=0, lt=SEED_BOUND, integer=True)
 
 
 def static_fields(cls_or_obj) -> tuple[str, ...]:
@@ -42,23 +59,50 @@ def _is_concrete(value) -> bool:
     return isinstance(value, (numbers.Number, str, bool, np.generic)) or value is None
 
 
+def _interval(meta) -> str:
+    lo = f"[{meta['ge']}" if meta["ge"] is not None else (f"({meta['gt']}" if meta["gt"] is not None else "(-inf")
+    hi = f"{meta['le']}]" if meta["le"] is not None else (f"{meta['lt']})" if meta["lt"] is not None else "inf)")
+    return f"{lo}, {hi}"
+
+
+def check_bounds(params) -> None:
+    """Raise ConfigError for the first field outside its declared bounds (or non-finite)."""
+    for f in dataclasses.fields(params):
+        value, meta = getattr(params, f.name), f.metadata
+        if isinstance(value, (float, np.floating)) and not np.isfinite(value):
+            raise ConfigError(f"{f.name} must be finite, got {value}")
+        if meta.get("choices") is not None:
+            if value not in meta["choices"]:
+                raise ConfigError(f"{f.name} must be one of {', '.join(map(repr, meta['choices']))}, got {value!r}")
+            continue
+        numeric = any(meta.get(k) is not None for k in ("ge", "gt", "le", "lt"))
+        if meta.get("integer") and not (isinstance(value, (int, np.integer)) and not isinstance(value, bool)):
+            raise ConfigError(f"{f.name} must be an integer in {_interval(meta)}, got {value!r}")
+        if not numeric:
+            continue
+        if not isinstance(value, (numbers.Real, np.generic)) or isinstance(value, bool):
+            raise ConfigError(f"{f.name} must be a number in {_interval(meta)}, got {value!r}")
+        if ((meta["ge"] is not None and not value >= meta["ge"]) or (meta["gt"] is not None and not value > meta["gt"])
+                or (meta["le"] is not None and not value <= meta["le"]) or (meta["lt"] is not None and not value < meta["lt"])):
+            kind = "an integer" if meta.get("integer") else "a number"
+            raise ConfigError(f"{f.name} must be {kind} in {_interval(meta)}, got {value!r}")
+
+
 def study_params(cls):
-    """Make ``cls`` a frozen dataclass, validated on construction and registered as a pytree."""
+    """Make ``cls`` a frozen dataclass, checked on construction (field bounds, then ``validate``) and
+    registered as a pytree."""
     user_post_init = getattr(cls, "__post_init__", None)
 
     def __post_init__(self):
         if user_post_init is not None:
             user_post_init(self)
         if all(_is_concrete(getattr(self, f.name)) for f in dataclasses.fields(self)):
-            for f in dataclasses.fields(self):
-                value = getattr(self, f.name)
-                if isinstance(value, (float, np.floating)) and not np.isfinite(value):
-                    raise ConfigError(f"{f.name} must be finite, got {value}")
-            if hasattr(self, "validate"):
-                try:
+            try:
+                check_bounds(self)
+                if hasattr(self, "validate"):
                     self.validate()
-                except (TypeError, OverflowError) as exc:  # e.g. a string where a number belongs
-                    raise ConfigError(f"bad value for {type(self).__name__}: {exc}") from None
+            except (TypeError, OverflowError) as exc:  # e.g. a string where a number belongs
+                raise ConfigError(f"bad value for {type(self).__name__}: {exc}") from None
 
     cls.__post_init__ = __post_init__
     cls = dataclasses.dataclass(frozen=True)(cls)

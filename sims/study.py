@@ -1,20 +1,23 @@
 """The shape every study shares: parameters, a pure run, scales, claims, figures.
 
 A study knows nothing about chunking, devices or storage; the engine (``sims.engine``) knows
-nothing about any study. Adding a paper means writing one ``Study`` and registering it in
-``sims.studies``.
+nothing about any study. Adding a paper means adding one subpackage ``sims/studies/<study>/`` whose
+``__init__`` wires ``STUDY = Study(...)``, its figures module ``figures/<study>`` (found by name) and
+its name in ``sims.studies.STUDIES`` (README, "Adding a study").
 """
 
 from __future__ import annotations
 
+import importlib
 import json
-
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 import xarray as xr
+
+from .errors import RoteError
 
 
 @dataclass(frozen=True)
@@ -25,6 +28,8 @@ class Scale:
     panels: for studies whose trends need several grids that are not one product (heads, context
         length, head dimension, ...): panel name -> (base, grid). Each panel is swept into its own
         subdirectory RESULTS/PANEL, and claims and figures then receive {panel: Dataset}.
+    cells: the study's named cells and sizes that claims and figures read at this scale (any object
+        the study defines), so no size or cell is typed twice.
     """
 
     name: str
@@ -32,6 +37,7 @@ class Scale:
     grid: Mapping[str, Sequence]
     description: str = ""
     panels: Mapping[str, tuple[Any, Mapping[str, Sequence]]] = field(default_factory=dict)
+    cells: Any = None
 
     def sweeps(self) -> dict[str, tuple[Any, Mapping[str, Sequence]]]:
         """{subdirectory: (base, grid)}; the single grid of a panel-less scale has subdirectory ''."""
@@ -81,8 +87,9 @@ class Study:
         metric). Metrics that are NaN by definition (an empty subset's accuracy) must be left out.
     summarize(ds) -> ds with derived variables (phase labels, ...), computed on the host after merging.
     bytes_per_config(params) -> rough device memory of one config, used to size chunks.
-    claims(scale_name) -> list of Claim; evidence(scale_name, results_dir) gathers their evidence.
-    make_figures(ds, out_dir) -> list of written paths.
+    claims(scale) -> list of Claim for that ``Scale`` (claims read sizes and cells from it).
+    Figures live in ``rote.figures.<module>`` (the study name with '-' -> '_'), whose
+    ``make_all(evidence, out_dir) -> list of written paths`` the registry finds by name.
     """
 
     name: str
@@ -95,15 +102,22 @@ class Study:
     summarize: Callable[[xr.Dataset], xr.Dataset] = lambda ds: ds
     bytes_per_config: Callable[[Any], int] = lambda params: 1 << 20
     flops_per_config: Callable[[Any], float] | None = None
-    claims: Callable[[str], list[Claim]] = lambda scale: []
-    make_figures: Callable[[xr.Dataset, Path], list[Path]] | None = None
+    claims: Callable[[Scale], list[Claim]] = lambda scale: []
 
     def scale(self, name: str) -> Scale:
-        from .errors import RoteError
-
         if name not in self.scales:
             raise RoteError(f"unknown scale {name!r} for study {self.name!r}; choose from {', '.join(self.scales)}")
         return self.scales[name]()
+
+    @property
+    def module_name(self) -> str:
+        """The study's module name under sims/studies/, figures/, tests/ and paper_notebooks/."""
+        return self.name.replace("-", "_")
+
+    def make_figures(self, evidence, out_dir: Path) -> list[Path]:
+        """Every figure of the study from its saved results, by ``rote.figures.<module>.make_all``."""
+        module = importlib.import_module(f"rote.figures.{self.module_name}")
+        return module.make_all(evidence, out_dir)
 
 
 def param_value(ds: xr.Dataset, name: str):

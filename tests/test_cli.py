@@ -11,10 +11,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from engine.support import with_claims
 
-from rote.sims import cli, engine
+from rote.sims import cli, engine, results
 from rote.sims.study import Claim
-from rote.sims.studies import grokking_claims
 
 SMOKE = ["--scale", "smoke", "--no-progress"]
 
@@ -184,7 +184,7 @@ def test_verify_runs_the_sweep_first_when_there_are_no_results(tmp_path, capsys)
 def test_verify_exit_1_when_a_claim_fails(smoke_dir, monkeypatch, capsys):
     failing = Claim("always wrong", "x = 1", "exact", lambda ds: ("x = 2", False))
     passing = Claim("always right", "y = 1", "exact", lambda ds: ("y = 1", True))
-    monkeypatch.setattr(grokking_claims, "claims", lambda scale: [passing, failing])
+    with_claims(monkeypatch, "grokking", lambda scale: [passing, failing])
     rc = cli.main(["verify", "grokking", *SMOKE, "--results", str(smoke_dir)])
     out = capsys.readouterr().out
     assert rc == 1
@@ -273,10 +273,10 @@ def test_config_mismatch_descriptions():
     current = {"study": "s", "params_type": "P", "base": {"a": 1, "b": 2.0}, "axes": {"x": [1, 2]}}
     import json
 
-    assert cli.config_mismatch(json.dumps(current), current) == ""
-    assert "base b" in cli.config_mismatch(json.dumps({**current, "base": {"a": 1, "b": 3.0}}), current)
-    assert "axes x" in cli.config_mismatch(json.dumps({**current, "axes": {"x": [1]}}), current)
-    assert cli.config_mismatch(None, current) and cli.config_mismatch("{bad", current)
+    assert results.config_mismatch(json.dumps(current), current) == ""
+    assert "base b" in results.config_mismatch(json.dumps({**current, "base": {"a": 1, "b": 3.0}}), current)
+    assert "axes x" in results.config_mismatch(json.dumps({**current, "axes": {"x": [1]}}), current)
+    assert results.config_mismatch(None, current) and results.config_mismatch("{bad", current)
 
 
 def test_matmul_precision_is_recorded_and_part_of_the_sweep_identity(capsys, tmp_path):

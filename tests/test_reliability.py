@@ -3,8 +3,10 @@ files, foreign results directories, concurrent sweeps, fuzzed configs and comman
 determinism across processes and device counts, and a full or unwritable disk.
 
 Each section states what the engine guarantees (README, "What a sweep guarantees") and tries to break
-it. The counts the issue asks for (kills survived, damaged files detected, fuzzed inputs tried) are
-collected in COUNTS and printed as they grow and at the end (`pytest -s tests/test_reliability.py`).
+it. Engine-level faults run on the engine tests' toy study (tests/engine/toy_study.py); the ones that go
+through `rote sweep` use a tiny grokking grid (the command line needs a registered study). The counts
+the issue asks for (kills survived, damaged files detected, fuzzed inputs tried) are collected in COUNTS
+and printed as they grow and at the end (`pytest -s tests/test_reliability.py`).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import contextlib
 import dataclasses
 import errno
 import hashlib
+import inspect
 import io
 import json
 import math
@@ -34,16 +37,17 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 import xarray as xr
+from engine.support import Log, assert_metrics_close, quiet, snapshot, with_claims
+from engine.toy_study import METRICS, STUDY, TOY, TOY_AXES, ToyParams
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from conftest import TINY, TINY_AXES, assert_metrics_close, quiet
-from test_engine import Log, snapshot
-from rote.sims import cli, engine, studies
+from rote.sims import atomic, cli, engine, studies
 from rote.sims import params as P
 from rote.sims.errors import ConfigError, RoteError
-from rote.sims.studies import grokking, grokking_claims
 from rote.sims.study import Claim
+
+TESTS = Path(__file__).resolve().parent
 
 COUNTS = {"kills survived": 0, "damaged files detected": 0, "fuzzed inputs tried": 0}
 
@@ -145,8 +149,8 @@ def assert_one_line_error(rc, err, *fragments):
         assert f in lines[0], (f, lines[0])
 
 
-# The tiny engine grid through the CLI: the smoke scale with TINY's static fields, so chunks of 4 reuse
-# the functions the engine tests compile (grid: alpha 2 x xi 3 x weight_decay 2 = 12 configs, 4 chunks).
+# A tiny grokking grid through the CLI (which needs a registered study): the smoke scale made small
+# (grid: alpha 2 x xi 3 x weight_decay 2 = 12 configs, 4 chunks).
 CLI_TINY = [
     "--scale", "smoke", "--no-progress", "--chunk-size", "4",
     "--set", "p=11", "--set", "N=16", "--set", "steps=20", "--set", "log_every=10",
@@ -176,8 +180,8 @@ _DRIVER = textwrap.dedent(
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)
     jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
     import xarray as xr
+    from engine.toy_study import STUDY, ToyParams
     from rote.sims import engine
-    from rote.sims.studies import grokking
 
     out = Path(sys.argv[1])
     pause = os.environ.get("ROTE_TEST_PAUSE", "")      # "chunk:N" | "manifest:N" | "save:N"
@@ -224,13 +228,13 @@ _DRIVER = textwrap.dedent(
         return metrics
     engine.run_chunk = run_chunk
 
-    base = grokking.GrokkingParams(**json.loads(sys.argv[2]))
+    base = ToyParams(**json.loads(sys.argv[2]))
     axes = {name: tuple(values) for name, values in json.loads(sys.argv[3]).items()}
-    engine.sweep(grokking.STUDY, base, axes, out, chunk_size=2, progress=False)
+    engine.sweep(STUDY, base, axes, out, chunk_size=2, progress=False)
     """
 )
-KILL_BASE = grokking.GrokkingParams(p=11, N=16, steps=200, log_every=20)
-KILL_AXES = {"alpha": (0.5, 0.7), "xi": (0.0, 0.3, 0.5), "weight_decay": (0.0, 1.0), "seed": (0, 1, 2, 3, 4, 5)}
+KILL_BASE = ToyParams(steps=200, log_every=20)
+KILL_AXES = {**TOY_AXES, "seed": (0, 1, 2, 3, 4, 5)}
 KILL_N = 72  # configs; chunks of 2 -> 36 chunks
 
 
@@ -238,7 +242,7 @@ KILL_N = 72  # configs; chunks of 2 -> 36 chunks
 def test_sigkill_at_random_points_and_mid_write_then_resume_equals_uninterrupted_run(tmp_path):
     driver = tmp_path / "driver.py"
     driver.write_text(_DRIVER)
-    env0 = {**os.environ, "JAX_PLATFORMS": "cpu", "ROTE_TEST_CACHE": str(tmp_path / "jax-cache")}
+    env0 = {**os.environ, "JAX_PLATFORMS": "cpu", "ROTE_TEST_CACHE": str(tmp_path / "jax-cache"), "PYTHONPATH": str(TESTS)}
     rng = random.Random(20240607)
 
     def spawn(out, **hooks):
@@ -317,8 +321,9 @@ def test_sigkill_at_random_points_and_mid_write_then_resume_equals_uninterrupted
             mid_write.append(how)
         killed.append(proc.pid)
         trace.append(f"{how}:{len(records)}")
-        if (out / ".lock").exists():  # a dead sweep's lock is left behind (the next run takes it over)
-            assert int((out / ".lock").read_text().rpartition(":")[2]) in killed
+        if (out / ".lock").exists():  # a dead sweep's lock file is left behind, held by nobody (the next run locks it)
+            owner = (out / ".lock").read_text()  # empty if killed between creating and writing it
+            assert not owner or int(owner.rpartition(":")[2]) in killed
 
     # last resume: while it holds the lock, a second sweep into the same directory is refused and
     # changes nothing; then the first completes
@@ -327,7 +332,7 @@ def test_sigkill_at_random_points_and_mid_write_then_resume_equals_uninterrupted
     wait_for(mark.exists, proc, "the final pause")
     before = snapshot(out)
     with pytest.raises(RoteError, match="in use by another sweep"):
-        engine.sweep(grokking.STUDY, KILL_BASE, KILL_AXES, out, chunk_size=2, progress=False, log=quiet)
+        engine.sweep(STUDY, KILL_BASE, KILL_AXES, out, chunk_size=2, progress=False, log=quiet)
     rc, _, err = run_cli(["sweep", "grokking", "--scale", "smoke", "--no-progress", "--out", str(out)])
     assert_one_line_error(rc, err, "in use")
     assert snapshot(out) == before
@@ -352,11 +357,11 @@ def test_sigkill_at_random_points_and_mid_write_then_resume_equals_uninterrupted
 # ==================================================================================================
 
 
-def _sweep_tiny(study, out, **kw):
+def _sweep_tiny(out, **kw):
     kw.setdefault("chunk_size", 4)
     kw.setdefault("progress", False)
     kw.setdefault("log", quiet)
-    return engine.sweep(study, TINY, TINY_AXES, out, **kw)
+    return engine.sweep(STUDY, TOY, TOY_AXES, out, **kw)
 
 
 def _fake_npz(data: bytes) -> bytes:
@@ -388,10 +393,10 @@ DAMAGE = {
 }
 
 
-def test_every_kind_of_damaged_chunk_is_detected_reported_and_recomputed(study, tmp_path, tiny_ref4, metric_names, monkeypatch):
+def test_every_kind_of_damaged_chunk_is_detected_reported_and_recomputed(tmp_path, toy_ref4, monkeypatch):
     out = tmp_path / "run"
-    _sweep_tiny(study, out)
-    grid = engine.Grid.build(TINY, TINY_AXES)
+    _sweep_tiny(out)
+    grid = engine.Grid.build(TOY, TOY_AXES)
     index = {c: i for i, c in enumerate(grid.configs)}
     calls = []
     original = engine.run_chunk
@@ -410,11 +415,11 @@ def test_every_kind_of_damaged_chunk_is_detected_reported_and_recomputed(study, 
             damaged[rec["file"]] = (label, rec["configs"])
         calls.clear()
         log = Log()
-        ds = _sweep_tiny(study, out, log=log)
+        ds = _sweep_tiny(out, log=log)
         for name, (label, _) in damaged.items():  # reported, by name
             assert any(name in line and ("checksum" in line or "missing" in line) for line in log.lines), (label, log.text())
         assert sorted(i for c in calls for i in c) == sorted(i for _, cfgs in damaged.values() for i in cfgs)  # only those recomputed
-        assert_metrics_close(ds, tiny_ref4, metric_names, atol=0)
+        assert_metrics_close(ds, toy_ref4, METRICS, atol=0)
         assert_run_dir_consistent(out, len(grid))
         detected += len(damaged)
     assert detected == len(DAMAGE)
@@ -423,8 +428,8 @@ def test_every_kind_of_damaged_chunk_is_detected_reported_and_recomputed(study, 
 
 @given(which=st.integers(0, 3), offset=st.integers(0, 10**6), xor=st.integers(1, 255), cut=st.booleans())
 @fuzz_settings(12)
-def test_random_byte_damage_is_always_detected(study, tmp_path_factory, tiny_ref4, metric_names, which, offset, xor, cut):
-    out = _damage_fixture_dir(study, tmp_path_factory)
+def test_random_byte_damage_is_always_detected(tmp_path_factory, toy_ref4, which, offset, xor, cut):
+    out = _damage_fixture_dir(tmp_path_factory)
     rec = manifest_records(out)[which]
     path = out / "chunks" / rec["file"]
     data = bytearray(path.read_bytes())
@@ -434,9 +439,9 @@ def test_random_byte_damage_is_always_detected(study, tmp_path_factory, tiny_ref
         data[offset % len(data)] ^= xor
     path.write_bytes(bytes(data))
     log = Log()
-    ds = _sweep_tiny(study, out, log=log)
+    ds = _sweep_tiny(out, log=log)
     assert rec["file"] in log.text() and "checksum" in log.text()
-    assert_metrics_close(ds, tiny_ref4, metric_names, atol=0)
+    assert_metrics_close(ds, toy_ref4, METRICS, atol=0)
     assert_run_dir_consistent(out, 12)
     report("damaged files detected", 1)
 
@@ -444,10 +449,10 @@ def test_random_byte_damage_is_always_detected(study, tmp_path_factory, tiny_ref
 _DAMAGE_DIR: list[Path] = []
 
 
-def _damage_fixture_dir(study, tmp_path_factory) -> Path:
+def _damage_fixture_dir(tmp_path_factory) -> Path:
     if not _DAMAGE_DIR:
         out = tmp_path_factory.mktemp("bytes") / "run"
-        _sweep_tiny(study, out)
+        _sweep_tiny(out)
         _DAMAGE_DIR.append(out)
     return _DAMAGE_DIR[0]
 
@@ -470,32 +475,32 @@ MANIFEST_DAMAGE = {
 }
 
 
-def test_damaged_manifest_is_refused_in_one_line_and_nothing_is_overwritten(study, tmp_path):
+def test_damaged_manifest_is_refused_in_one_line_and_nothing_is_overwritten(tmp_path):
     clean = tmp_path / "clean"
-    _sweep_tiny(study, clean)
+    _sweep_tiny(clean)
     for i, (label, damage) in enumerate(MANIFEST_DAMAGE.items()):
         out = tmp_path / f"run{i}"
         shutil.copytree(clean, out)
         damage(out)
         before = snapshot(out)
         with pytest.raises(RoteError, match="corrupted manifest") as exc:
-            _sweep_tiny(study, out)
+            _sweep_tiny(out)
         assert "\n" not in str(exc.value), label
         assert snapshot(out) == before, label
         assert not (out / ".lock").exists()
     report("damaged files detected", len(MANIFEST_DAMAGE))
 
 
-def test_damaged_results_file_is_rebuilt_from_the_chunks_by_a_rerun(study, tmp_path):
+def test_damaged_results_file_is_rebuilt_from_the_chunks_by_a_rerun(tmp_path):
     out = tmp_path / "run"
-    first = _sweep_tiny(study, out)
+    first = _sweep_tiny(out)
     data = (out / "results.nc").read_bytes()
     (out / "results.nc").write_bytes(data[: len(data) // 2])
     with pytest.raises(RoteError, match="cannot read"):
         engine.load_dataset(out / "results.nc")
-    again = _sweep_tiny(study, out)  # nothing to compute: the merge is redone from the chunks
+    again = _sweep_tiny(out)  # nothing to compute: the merge is redone from the chunks
     assert_bitwise_equal(engine.load_dataset(out / "results.nc"), again)
-    for name in grokking.CURVES:
+    for name in METRICS:
         np.testing.assert_array_equal(again[name].values, first[name].values)
     report("damaged files detected", 1)
 
@@ -513,25 +518,18 @@ def test_other_package_version_is_refused_by_the_cli_and_nothing_is_overwritten(
     assert snapshot(out) == before
 
 
-def test_two_sweeps_racing_for_a_stale_lock_cannot_both_take_it(tmp_path, monkeypatch):
-    """Both find the lock of a dead process; without serializing the takeover, the slower one deletes the
-    faster one's fresh lock and both write. The checks are slowed down to open that window wide."""
+def test_two_sweeps_racing_for_a_dead_sweeps_lock_cannot_both_take_it(tmp_path):
+    """Both find the lock file of a dead process; exactly one locks it, the other is refused while the
+    first holds it (threads: each its own open file description, as separate sweeps are)."""
     out = tmp_path / "run"
     out.mkdir()
     (out / ".lock").write_text(f"{platform.node()}:{dead_pid()}")
-    grid = engine.Grid.build(TINY, {})
-    real_alive = engine._pid_alive
-
-    def slow_alive(pid):
-        time.sleep(0.2)
-        return real_alive(pid)
-
-    monkeypatch.setattr(engine, "_pid_alive", slow_alive)
+    grid = engine.Grid.build(TOY, {})
     barrier = threading.Barrier(2)
     holders, refused = [], []
 
     def worker(i):
-        run_dir = engine.RunDir(out, "grokking", grid)
+        run_dir = engine.RunDir(out, "toy", grid)
         barrier.wait()
         try:
             with run_dir.lock():
@@ -550,39 +548,73 @@ def test_two_sweeps_racing_for_a_stale_lock_cannot_both_take_it(tmp_path, monkey
     assert not (out / ".lock").exists()
 
 
-def test_lock_left_empty_by_a_kill_is_taken_over_once_old(study, tmp_path):
+def test_the_lock_is_never_held_twice_while_holders_come_and_go(tmp_path):
+    """Sweeps taking and releasing the lock over and over: a holder removes .lock on its way out, so a
+    contender may lock the file just removed; it must see that and try again, never hold the lock beside
+    the sweep that locked the new file."""
     out = tmp_path / "run"
     out.mkdir()
-    lock = out / ".lock"
-    lock.write_text("")  # killed between creating the lock and writing its owner
-    with pytest.raises(RoteError, match="in use"):  # a fresh empty lock may be a sweep starting right now
-        _sweep_tiny(study, out)
-    old = time.time() - engine.LOCK_EMPTY_GRACE_S - 5
-    os.utime(lock, (old, old))
-    _sweep_tiny(study, out)
-    assert not lock.exists() and (out / "results.nc").exists()
+    grid = engine.Grid.build(TOY, {})
+    n_threads = 4
+    barrier, guard = threading.Barrier(n_threads), threading.Lock()
+    state = {"inside": 0, "most": 0, "taken": 0, "refused": 0}
+    errors = []
+
+    def worker():
+        run_dir = engine.RunDir(out, "toy", grid)
+        barrier.wait()
+        deadline = time.time() + 3.0
+        while time.time() < deadline:
+            try:
+                with run_dir.lock():
+                    with guard:
+                        state["inside"] += 1
+                        state["taken"] += 1
+                        state["most"] = max(state["most"], state["inside"])
+                    time.sleep(0.0005)
+                    with guard:
+                        state["inside"] -= 1
+            except RoteError as exc:
+                if "in use by another sweep" not in str(exc):
+                    errors.append(str(exc))
+                with guard:
+                    state["refused"] += 1
+            except Exception as exc:  # a thread's exception would be lost
+                errors.append(repr(exc))
+
+    threads = [threading.Thread(target=worker) for _ in range(n_threads)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert errors == []
+    assert state["most"] == 1, state
+    assert state["taken"] > 20 and state["refused"] > 0, state
+    assert not (out / ".lock").exists()
 
 
-def test_leftovers_of_dead_processes_are_removed_and_others_kept(study, tmp_path):
+def test_leftovers_of_other_processes_are_removed_and_others_kept(tmp_path):
     out = tmp_path / "run"
-    _sweep_tiny(study, out)
-    dead, alive = dead_pid(), os.getppid()
+    _sweep_tiny(out)
+    dead, alive, own = dead_pid(), os.getppid(), os.getpid()
     planted = {
         out / "chunks" / f".chunk-0000000-0000003-deadbeef.npz.tmp-{dead}": False,
         out / f".manifest.json.tmp-{dead}": False,
         out / f".results.nc.tmp-{dead}": False,
         out / f".write-probe-{dead}": False,
         out / "chunks" / "chunk-0000004-0000007-0badf00d.npz": False,  # renamed, never recorded
-        out / "chunks" / f".chunk-0000000-0000003-deadbeef.npz.tmp-{alive}": True,  # a live writer's
+        # a live process's too: no other sweep writes here while this one holds the lock (and pids are reused)
+        out / "chunks" / f".chunk-0000000-0000003-deadbeef.npz.tmp-{alive}": False,
+        out / "chunks" / f".chunk-0000000-0000003-deadbeef.npz.tmp-{own}": True,  # this process's own
         out / "notes.txt": True,  # not ours
     }
     for p in planted:
         p.write_bytes(b"x")
     log = Log()
-    _sweep_tiny(study, out, log=log)
+    _sweep_tiny(out, log=log)
     for p, kept in planted.items():
         assert p.exists() == kept, p
-    assert "removed 5 leftover" in log.text()
+    assert "removed 6 leftover" in log.text()
     assert_run_dir_consistent(out, 12, complete=False)
 
 
@@ -675,7 +707,7 @@ def _argv_strategy():
         known = studies.get(study) if study in names else None
         scales = list(known.scales) if known else ["smoke"]
         scale = draw(mostly(st.sampled_from(scales), st.sampled_from(["huge", "", "Smoke"])), label="scale")
-        base = _base_of(known) if known else grokking.GrokkingParams()
+        base = _base_of(known) if known else studies.get("grokking").params_type()
         fields = [f.name for f in dataclasses.fields(base)]
         sets = []
         for _ in range(draw(st.integers(0, 3))):
@@ -806,7 +838,7 @@ def test_out_of_device_memory_during_a_chunk_is_one_line_and_keeps_finished_chun
 # ==================================================================================================
 
 
-def test_divergence_is_flagged_with_its_step_kept_on_resume_and_excluded_by_verify(tmp_path, monkeypatch, cli_ref, metric_names):
+def test_divergence_is_flagged_with_its_step_kept_on_resume_and_excluded_by_verify(tmp_path, monkeypatch, cli_ref):
     out = tmp_path / "div"
     argv = ["sweep", "grokking", *CLI_TINY, "--set", "lr=0.01,1000000.0", "--out", str(out)]
     rc, stdout, err = run_cli(argv)
@@ -823,7 +855,7 @@ def test_divergence_is_flagged_with_its_step_kept_on_resume_and_excluded_by_veri
         assert ds["step"].values[np.argmax(~np.isfinite(loss))] == steps[idx]
     assert (ds["phase"].sel(lr=1e6).values == -1).all()
     # each chunk of 4 mixes both lr values: the healthy half of every chunk equals the healthy-only sweep
-    assert_metrics_close(ds.sel(lr=0.01), cli_ref, metric_names, atol=1e-6)
+    assert_metrics_close(ds.sel(lr=0.01), cli_ref, tuple(studies.get("grokking").metric_dims), atol=1e-6)
 
     # resume from the chunks: nothing recomputed, the same flags
     rc, _, err = run_cli(argv)
@@ -837,7 +869,7 @@ def test_divergence_is_flagged_with_its_step_kept_on_resume_and_excluded_by_veri
         received.append(evidence)
         return "ok", True
 
-    monkeypatch.setattr(grokking_claims, "claims", lambda scale: [Claim("recording", "-", "-", recording)])
+    with_claims(monkeypatch, "grokking", lambda scale: [Claim("recording", "-", "-", recording)])
     rc, stdout, err = run_cli(["verify", "grokking", "--scale", "smoke", "--no-progress", "--results", str(out)])
     assert rc == 0, stdout + err
     assert "12 diverged config(s) excluded from the claims" in stdout
@@ -860,7 +892,8 @@ def test_claims_ignore_phase_minus_one(tmp_path):
         },
         coords={"alpha": [0.5], "xi": [0.35], "weight_decay": [0.0, 5.0], "step": [0, 10, 20]},
     )
-    measured, passed = grokking_claims.check_unlearning(ds, 0.7, 47)
+    claims = inspect.getmodule(studies.get("grokking").claims)  # the study's claims module, wherever it lives
+    measured, passed = claims.check_unlearning(ds, 0.7, 47)
     assert not passed and measured.startswith("no Partial/Full Inversion cell")
 
 
@@ -872,16 +905,15 @@ _RESUME_2DEV = textwrap.dedent(
     """
     import sys
     import jax
+    from engine.toy_study import STUDY, TOY, TOY_AXES
     from rote.sims import engine
-    from conftest import TINY, TINY_AXES
-    from rote.sims.studies import grokking
     assert jax.local_device_count() == 2
-    engine.sweep(grokking.STUDY, TINY, TINY_AXES, sys.argv[1], chunk_size=4, progress=False, log=lambda m: None)
+    engine.sweep(STUDY, TOY, TOY_AXES, sys.argv[1], chunk_size=4, progress=False, log=lambda m: None)
     """
 )
 
 
-def test_a_sweep_started_on_one_device_and_resumed_on_two_equals_one_device(study, tmp_path, tiny_ref4, metric_names, monkeypatch):
+def test_a_sweep_started_on_one_device_and_resumed_on_two_equals_one_device(tmp_path, toy_ref4, monkeypatch):
     if jax.local_device_count() != 1 or jax.default_backend() != "cpu":
         pytest.skip("needs a single-device CPU parent")
     out = tmp_path / "run"
@@ -895,8 +927,8 @@ def test_a_sweep_started_on_one_device_and_resumed_on_two_equals_one_device(stud
 
     monkeypatch.setattr(engine, "run_chunk", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        _sweep_tiny(study, out)
-    env = {**os.environ, "JAX_PLATFORMS": "cpu", "PYTHONPATH": str(Path(__file__).parent)}
+        _sweep_tiny(out)
+    env = {**os.environ, "JAX_PLATFORMS": "cpu", "PYTHONPATH": str(TESTS)}
     env["XLA_FLAGS"] = (env.get("XLA_FLAGS", "") + " --xla_force_host_platform_device_count=2").strip()
     proc = subprocess.run([sys.executable, "-c", _RESUME_2DEV, str(out)], env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -904,7 +936,7 @@ def test_a_sweep_started_on_one_device_and_resumed_on_two_equals_one_device(stud
     assert sorted(r["device"].split("x")[0] for r in records) == ["1", "1", "2", "2"]
     ds = engine.load_dataset(out / "results.nc")
     assert ds.attrs["device"].startswith("2x")
-    assert_metrics_close(ds, tiny_ref4, metric_names, atol=1e-6)
+    assert_metrics_close(ds, toy_ref4, METRICS, atol=1e-6)
 
 
 # ==================================================================================================
@@ -956,7 +988,7 @@ def test_full_or_unwritable_disk_is_one_line_and_written_chunks_stay_resumable(f
                     raise OSError(code, os.strerror(code), str(path))
             return real_open(path, mode, *a, **k)
 
-        monkeypatch.setattr(engine, "open", failing_open, raising=False)
+        monkeypatch.setattr(atomic, "open", failing_open, raising=False)
     else:
 
         def failing_to_netcdf(self, path, *a, **k):

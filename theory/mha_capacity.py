@@ -1,52 +1,45 @@
 """Closed-form predictions for the multi-head attention memorization study (no training).
 
-Paper: Mahdavi, Liao, Thrampoulidis, "Memorization Capacity of Multi-Head Attention in Transformers"
-(ICLR 2024, arXiv 2306.02010). Higher anchor: Dana, Pydi, Chevaleyre (arXiv 2411.10115).
-Fact sheet: shared/papers/mha_capacity.md, sections 1.1, 2, 3, 5, 6.3-6.4.
+Mahdavi, Liao, Thrampoulidis, "Memorization Capacity of Multi-Head Attention in Transformers" (ICLR
+2024, arXiv 2306.02010); higher anchor Dana, Pydi, Chevaleyre (arXiv 2411.10115). Here: the bounds
+(Theorem 1, the shared-context bound of Sec. 4, H d_h + d) and parameter counts in sympy with ``*_value``
+forms at integers or integer arrays; the synthetic data of Sec. 5; the layer of Sec. 3; the constructive
+proof of Theorem 1 (``construct``); the shared-context rank bound (``rank_bound_check``). The assumption
+checks (Table 1, Fig. 1) are in ``mha_capacity_assumptions``.
 
-Contents
-  * ``capacity_bound`` (Theorem 1: H(min(n, d_h) - 1) + 1), ``shared_rank_bound`` (H(n-1)+1),
-    ``dpc_bound`` (H d_h + d), parameter counts of the bare layer and of the official model (sympy)
-  * ``synthetic_data`` and ``sample_contexts``: the official data (fact sheet 1.4), all entries U[0,1]
-  * the bare layer (fact sheet 1.1): ``head_attention``, ``attention_weights``, ``z_matrix``
-  * ``construct``: the constructive proof of fact sheet 3.2 (rank(Z) = T, exact interpolation)
-  * ``numerical_rank``, ``linear_capacity`` and ``rank_bound_check``: the shared-context rank bound (3.3)
-  * ``kruskal_fraction``, ``context_ranks``, ``assumption_report``: Assumptions 1-2 vs General Position
-    (section 2) on three input settings: ``synthetic_data``, ``token_pe_setting``, ``digits_setting``
-
-Conventions
-  * Example t: query e(t) in R^d, context E(t) in R^{n x d}. Arrays: queries (T, d), contexts (T, n, d),
-    head matrices Ws (H, d, d) with W_h = W_K^h (W_Q^h)^T, so head h's logits are E(t) W_h e(t)
-    (key-side factor first); any temperature is absorbed in W_h.
-  * Z (H d, T): column t stacks the head blocks E(t)^T a_h(t). With d_v = 1 the layer's output is
-    v^T z(t), v = [v_1; ..; v_H] (v_h = W_V^h W_O^h), so rank(Z) = T means any labels are fit.
-  * Numerical rank: singular values above ``rtol`` times the largest (default 1e-10). Bound-exceeding
-    singular values are about 1e-16 of the largest; the smallest genuine ones 1e-6 to 1e-2 for d_h >= 2,
-    but down to 1e-9 and below for d_h = 1, where float64 loses rank for n >= 8 (see
-    ``linear_capacity_prediction``).
-  * Kruskal fractions use numpy's default matrix_rank tolerance (as the official notebooks' rank calls do)
-    unless ``rtol`` is given; an assumption counts as met at >= ``ASSUMPTION_THRESHOLD`` (0.99, the
-    review summary's reading, UNVERIFIED in the paper).
+Conventions: example t has query e(t) in R^d and context E(t) in R^{n x d}; queries (T, d), contexts
+(T, n, d), head matrices Ws (H, d, d) with W_h = W_K^h (W_Q^h)^T, so head h's logits are E(t) W_h e(t)
+(any temperature absorbed in W_h). Z (H d, T) stacks the head blocks E(t)^T a_h(t) in column t; with
+d_v = 1 the output is v^T z(t), so rank(Z) = T means any labels are fit. Numerical rank: singular
+values above ``rtol`` times the largest (default 1e-10).
 """
 
 from __future__ import annotations
-
-import functools
 
 import numpy as np
 import sympy as sp
 
 RANK_RTOL = 1e-10  # relative singular-value threshold of numerical_rank
 SATURATION_GAP = 40.0  # top-two logit gap that construct() enforces on old examples (e^-40 ~ 4e-18)
-ASSUMPTION_THRESHOLD = 0.99  # Kruskal pass fraction at which an assumption counts as met
 CONTEXT_KINDS = ("fixed", "random", "perm")
 
-# --------------------------------------------------------------------------------------------------
-# Closed forms (sympy)
-# --------------------------------------------------------------------------------------------------
+# Closed forms (sympy) and their values ------------------------------------------------------------
 
 H, n, d_h, d, d_v, d_out = sp.symbols("H n d_h d d_v d_out", positive=True, integer=True)
 p, D, C = sp.symbols("p D C", positive=True, integer=True)
+
+
+def check_positive(**values):
+    """ValueError unless every value (a number or an array) holds positive integers."""
+    for name, value in values.items():
+        v = np.asarray(value)
+        if v.dtype.kind not in "iuf" or np.any(v != np.floor(v)) or np.any(v < 1):
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+
+
+def _scalar(value):
+    """A Python int for a 0-d result, else the array."""
+    return int(value) if np.ndim(value) == 0 else value
 
 
 def capacity_bound() -> sp.Expr:
@@ -54,20 +47,20 @@ def capacity_bound() -> sp.Expr:
     return H * (sp.Min(n, d_h) - 1) + 1
 
 
-def capacity_bound_value(H: int, n: int, d_h: int) -> int:
-    """``capacity_bound`` at integers (H, n, d_h >= 1)."""
-    _check_positive(H=H, n=n, d_h=d_h)
-    return H * (min(n, d_h) - 1) + 1
+def capacity_bound_value(H, n, d_h):
+    """``capacity_bound`` at positive integers or integer arrays (broadcast)."""
+    check_positive(H=H, n=n, d_h=d_h)
+    return _scalar(np.asarray(H) * (np.minimum(n, d_h) - 1) + 1)
 
 
 def shared_rank_bound() -> sp.Expr:
-    """Shared-context bound on rank(Z) for any weights (fact sheet 3.3): H (n - 1) + 1."""
+    """Shared-context bound on rank(Z) for any weights (Sec. 4): H (n - 1) + 1."""
     return H * (n - 1) + 1
 
 
-def shared_rank_bound_value(H: int, n: int) -> int:
-    _check_positive(H=H, n=n)
-    return H * (n - 1) + 1
+def shared_rank_bound_value(H, n):
+    check_positive(H=H, n=n)
+    return _scalar(np.asarray(H) * (np.asarray(n) - 1) + 1)
 
 
 def dpc_bound() -> sp.Expr:
@@ -75,45 +68,37 @@ def dpc_bound() -> sp.Expr:
     return H * d_h + d
 
 
-def dpc_bound_value(H: int, d_h: int, d: int) -> int:
-    _check_positive(H=H, d_h=d_h, d=d)
-    return H * d_h + d
+def dpc_bound_value(H, d_h, d):
+    check_positive(H=H, d_h=d_h, d=d)
+    return _scalar(np.asarray(H) * np.asarray(d_h) + d)
 
 
 def bare_layer_params() -> sp.Expr:
-    """Parameters of the layer of the theory (fact sheet 1.1): per head W_Q, W_K (d x d_h),
-    W_V (d x d_v), W_O (d_v x d_out): H (2 d d_h + d d_v + d_v d_out). Theta(H d (d_h + d_v))."""
+    """Parameters of the layer of Sec. 3: per head W_Q, W_K (d x d_h), W_V (d x d_v), W_O (d_v x d_out):
+    H (2 d d_h + d d_v + d_v d_out). Theta(H d (d_h + d_v))."""
     return H * (2 * d * d_h + d * d_v + d_v * d_out)
 
 
 def bare_layer_params_value(H: int, d: int, d_h: int, d_v: int = 1, d_out: int = 1) -> int:
     """``bare_layer_params`` at integers; d_v = d_out = 1 is the scalar-label construction."""
-    _check_positive(H=H, d=d, d_h=d_h, d_v=d_v, d_out=d_out)
+    check_positive(H=H, d=d, d_h=d_h, d_v=d_v, d_out=d_out)
     return H * (2 * d * d_h + d * d_v + d_v * d_out)
 
 
 def official_params() -> sp.Expr:
-    """Trainable parameters of the official model (fact sheet 1.2) in symbols p, D, H, d_h, C:
-    Linear(p -> D) with bias, per head Wq, Wk (D x d_h) and Wv (D x 1), Wo (H x D), decoder Linear(D -> C)
-    with bias. The sinusoidal positional encoding is fixed (not counted)."""
+    """Trainable parameters of the experimental model (Sec. 5) in symbols p, D, H, d_h, C: Linear(p -> D)
+    with bias, per head Wq, Wk (D x d_h) and Wv (D x 1), Wo (H x D), decoder Linear(D -> C) with bias.
+    The sinusoidal positional encoding is fixed (not counted)."""
     return (p * D + D) + H * (2 * D * d_h + D) + H * D + (D * C + C)
 
 
 def official_params_value(H: int = 20, p: int = 64, D: int = 64, d_h: int = 64, C: int = 100) -> int:
-    """``official_params`` at integers (defaults: the paper's, fact sheet 1.3: 177,060)."""
-    _check_positive(H=H, p=p, D=D, d_h=d_h, C=C)
+    """``official_params`` at integers (defaults: the paper's experiment, 177,060)."""
+    check_positive(H=H, p=p, D=D, d_h=d_h, C=C)
     return (p * D + D) + H * (2 * D * d_h + D) + H * D + (D * C + C)
 
 
-def _check_positive(**values):
-    for name, value in values.items():
-        if int(value) != value or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
-
-
-# --------------------------------------------------------------------------------------------------
-# Data (fact sheet 1.4)
-# --------------------------------------------------------------------------------------------------
+# Synthetic data (Sec. 5) --------------------------------------------------------------------------
 
 
 def sample_queries(T: int, d: int, rng: np.random.Generator) -> np.ndarray:
@@ -141,7 +126,7 @@ def sample_contexts(T: int, n: int, d: int, rng: np.random.Generator, kind: str 
 
 
 def synthetic_data(T: int, n: int, d: int, rng: np.random.Generator, context: str = "fixed", bag_size: int = 500):
-    """Setting (i): the official synthetic data, drawn in the official order contexts, queries, labels.
+    """The synthetic data, drawn in the order of the paper's official code: contexts, queries, labels.
 
     Returns queries (T, d), contexts (T, n, d), labels (T,) ~ U[0,1] (regression labels).
     """
@@ -151,9 +136,7 @@ def synthetic_data(T: int, n: int, d: int, rng: np.random.Generator, context: st
     return queries, contexts, labels
 
 
-# --------------------------------------------------------------------------------------------------
-# The bare layer (fact sheet 1.1)
-# --------------------------------------------------------------------------------------------------
+# The layer of Sec. 3 ------------------------------------------------------------------------------
 
 
 def softmax(x, axis: int = -1) -> np.ndarray:
@@ -177,7 +160,7 @@ def attention_weights(queries, contexts, Ws) -> np.ndarray:
 
 
 def z_matrix(queries, contexts, Ws) -> np.ndarray:
-    """Z (H d, T): column t = [E(t)^T a_1(t); ...; E(t)^T a_H(t)] (fact sheet 1.1).
+    """Z (H d, T): column t = [E(t)^T a_1(t); ...; E(t)^T a_H(t)].
 
     queries (T, d), contexts (T, n, d) (or one shared (n, d)), Ws (H, d, d).
     """
@@ -212,9 +195,17 @@ def _layer_inputs(queries, contexts, Ws):
     return queries, contexts, Ws
 
 
-# --------------------------------------------------------------------------------------------------
-# Constructive proof (fact sheet 3.2)
-# --------------------------------------------------------------------------------------------------
+def context_ranks(contexts) -> np.ndarray:
+    """Per-example rank of E(t). contexts (T, n, d) or one (n, d). Returns (T,) ints (Assumption 2: all n)."""
+    contexts = np.asarray(contexts, dtype=np.float64)
+    if contexts.ndim == 2:
+        contexts = contexts[None]
+    if contexts.ndim != 3:
+        raise ValueError(f"contexts must be (T, n, d), got shape {contexts.shape}")
+    return np.asarray(np.linalg.matrix_rank(contexts), dtype=int).reshape(-1)
+
+
+# Constructive proof of Theorem 1 (Sec. 4) ---------------------------------------------------------
 
 
 def construction_groups(T: int, H: int, r: int) -> list[np.ndarray]:
@@ -225,6 +216,17 @@ def construction_groups(T: int, H: int, r: int) -> list[np.ndarray]:
     sizes = [r] + [r - 1] * (H - 1)
     bounds = np.minimum(np.cumsum([0] + sizes), T)
     return [np.arange(lo, hi) for lo, hi in zip(bounds[:-1], bounds[1:])]
+
+
+def construction_saturation(H: int, n: int, d_h: int) -> np.ndarray:
+    """(H + 1,) fraction of examples with k = 0..H saturated heads in the construction at T = capacity:
+    the examples of head h's group (0-based) are saturated by every later head, H - 1 - h of them."""
+    r = min(n, d_h)
+    groups = construction_groups(capacity_bound_value(H, n, d_h), H, r)
+    counts = np.zeros(H + 1)
+    for h, group in enumerate(groups):
+        counts[H - 1 - h] += len(group)
+    return counts / counts.sum()
 
 
 def construct(queries, contexts, labels, H: int, d_h: int, rng: np.random.Generator, *, logit_std: float = 1.0,
@@ -240,15 +242,12 @@ def construct(queries, contexts, labels, H: int, d_h: int, rng: np.random.Genera
          vector; the best of ``tries`` draws (smallest c) is kept.
       4. W_h = W*_h + c_h W+_h with c_h = max_{t in Old_h} (gap + ptp(E(t) W*_h e(t))) / g_t, g_t the
          top-two gap of (v^T e(t)) E(t) u: every old example's logits then have top-two gap >= ``gap``
-         with the same argmax as W+ alone, so its head-h block is x_{k(t)}(t) to ~1e-17 whatever W*_h is.
-         The factors are written down directly, no SVD: W_K = [w_s ..., sqrt(c) u, 0], W_Q = [q_s ...,
-         sqrt(c) v, 0] in R^{d x d_h}, hence rank W_h <= |G_h| + 1 <= r <= d_h (head 1: |G_1| = r).
+         with the same argmax as W+ alone (softmax saturation), so its head-h block is x_{k(t)}(t) to
+         ~1e-17 whatever W*_h is. The factors are written down directly, no SVD: W_K = [w_s ...,
+         sqrt(c) u, 0], W_Q = [q_s ..., sqrt(c) v, 0] in R^{d x d_h}, hence rank W_h <= |G_h| + 1 <= r.
       5. v = least-norm solution of Z^T v = y.
-    For d_h < n the recipe works unchanged with r = d_h: a head places r - 1 examples with a rank
-    r - 1 matrix W*_h, because each new example needs its own dual direction q_s (one rank per placed
-    example), not n - 1 ranks; the example's logits l_s are still arbitrary in R^n. Nothing in the
-    fact-sheet recipe needed fixing for the grid H in {1,2,4,8}, n in {2,4,8,12}, d_h in {2,4,8,16},
-    d = 16 (see the tests); the only additions are the explicit formula for c and the direct factors.
+    For d_h < n the recipe works unchanged with r = d_h: each new example needs its own dual direction
+    q_s (one rank per placed example), not n - 1 ranks; its logits l_s are still arbitrary in R^n.
 
     Any T is accepted: T < capacity leaves the last groups short; examples beyond capacity are placed by
     no head (``unplaced``), which is how the shared-context bound shows up as a nonzero residual.
@@ -259,7 +258,7 @@ def construct(queries, contexts, labels, H: int, d_h: int, rng: np.random.Genera
     example over heads >= 2; 1.0 if none), groups, unplaced.
     """
     labels = np.asarray(labels, dtype=np.float64)
-    _check_positive(H=H, d_h=d_h)
+    check_positive(H=H, d_h=d_h)
     queries, contexts = _queries_contexts(queries, contexts)
     T, dim = queries.shape
     if labels.shape != (T,):
@@ -345,9 +344,7 @@ def _top_two_gap(L) -> np.ndarray:
     return top2[..., 1] - top2[..., 0]
 
 
-# --------------------------------------------------------------------------------------------------
-# Rank of Z (fact sheet 3.3, 6.2 linear capacity)
-# --------------------------------------------------------------------------------------------------
+# Rank of Z: the shared-context bound (Sec. 4) -----------------------------------------------------
 
 
 def numerical_rank(Z, rtol: float = RANK_RTOL) -> int:
@@ -361,31 +358,19 @@ def numerical_rank(Z, rtol: float = RANK_RTOL) -> int:
 def random_head_weights(H: int, d: int, d_h: int, rng: np.random.Generator, scale: float = 8.0) -> np.ndarray:
     """Random Ws (H, d, d) = scale W_K W_Q^T / sqrt(d_h), W_K, W_Q (d x d_h) with entries N(0, 1/d).
 
-    With U[0,1] inputs (d = 16, n = 8), scale 8 gives within-context logit deviations of std 1.1-1.5 for
-    every d_h and a mean top attention weight of about 0.4 (uniform: 0.125): far from uniform, not
-    saturated (fact sheet 6.3). Of scales 2-32 it gave the best-conditioned Z at d_h = 1 (shared context,
-    H = 3, n = 6: sigma_b / sigma_1 median 1.6e-7, worst of 30 seeds 3.4e-9).
+    The scale makes attention far from uniform but not saturated on U[0,1] inputs (NOTES.md).
     """
     W_K = rng.standard_normal((H, d, d_h)) / np.sqrt(d)
     W_Q = rng.standard_normal((H, d, d_h)) / np.sqrt(d)
     return scale * np.einsum("hik,hjk->hij", W_K, W_Q) / np.sqrt(d_h)
 
 
-def linear_capacity(queries, contexts, Ws, rtol: float = RANK_RTOL) -> int:
-    """Fact sheet 6.2: with attention frozen, the number of examples interpolated = numerical rank of Z."""
-    return numerical_rank(z_matrix(queries, contexts, Ws), rtol)
-
-
 def linear_capacity_prediction(H: int, n: int, d: int, T: int, context: str = "fixed") -> int:
-    """Predicted rank(Z) for generic weights: 'fixed' min(T, H(n-1)+1) (the bound, reached generically
-    for every d_h >= 1); 'random'/'perm' min(T, H d) for n >= 2 and min(T, d) for n = 1 (fact sheet A3).
-
-    Caveat (measured, float64, rtol 1e-10, random weights of ``random_head_weights``, d = 16, T = 300):
-    with d_h = 1 and shared context the bound is reached in exact arithmetic but not numerically once
-    n >= 8: numerical ranks 6-8 of 8 (H = 1, n = 8), 53-57 of 57 (H = 8, n = 8), 9-10 of 12 (H = 1,
-    n = 12), 62-70 of 89 (H = 8, n = 12). d_h >= 2 reached the bound at every n <= 12, H <= 8 tried.
-    """
-    _check_positive(H=H, n=n, d=d, T=T)
+    """Predicted rank(Z) for generic weights (the number of examples a frozen-attention layer fits):
+    'fixed' min(T, H(n-1)+1) (the bound, reached generically for every d_h >= 1); 'random'/'perm'
+    min(T, H d) for n >= 2 and min(T, d) for n = 1. With d_h = 1 the bound is reached in exact arithmetic
+    but can be lost numerically for n >= 8 (NOTES.md)."""
+    check_positive(H=H, n=n, d=d, T=T)
     if context == "fixed":
         return min(T, shared_rank_bound_value(H, n))
     if context in ("random", "perm"):
@@ -413,176 +398,3 @@ def rank_bound_check(H: int, n: int, d: int, d_h: int, T: int, rng: np.random.Ge
         "sigma_at_bound": float(ratio[b - 1]) if b <= s.size else float("nan"),
         "sigma_after_bound": float(ratio[b]) if b < s.size else float("nan"),
     }
-
-
-# --------------------------------------------------------------------------------------------------
-# Assumptions (fact sheet 2)
-# --------------------------------------------------------------------------------------------------
-
-
-def kruskal_fraction(vectors, k: int, samples: int, rng: np.random.Generator, rtol: float | None = None,
-                     batch: int = 512) -> float:
-    """Fraction of ``samples`` random k-subsets of the rows of ``vectors`` (T, d) that have rank k.
-
-    The official test protocol (5000 subsets). 1.0 estimates Kruskal rank >= k; k > d gives 0.
-    rtol None: numpy's matrix_rank default tolerance; otherwise sigma > rtol * sigma_1.
-    """
-    vectors = np.asarray(vectors, dtype=np.float64)
-    if vectors.ndim != 2:
-        raise ValueError(f"vectors must be (T, d), got shape {vectors.shape}")
-    T, dim = vectors.shape
-    if not 1 <= k <= T:
-        raise ValueError(f"k must be in 1..T = 1..{T}, got {k}")
-    if samples < 1:
-        raise ValueError(f"samples must be >= 1, got {samples}")
-    if k > dim:
-        return 0.0
-    full = 0
-    for start in range(0, samples, batch):
-        count = min(batch, samples - start)
-        idx = np.argsort(rng.random((count, T)), axis=1)[:, :k]  # k distinct rows per sample
-        s = np.linalg.svd(vectors[idx], compute_uv=False)  # (count, k)
-        if rtol is None:
-            tol = s[:, :1] * max(k, dim) * np.finfo(np.float64).eps
-        else:
-            tol = s[:, :1] * rtol
-        full += int(np.sum(np.all(s > tol, axis=1) & (s[:, 0] > 0)))
-    return full / samples
-
-
-def kruskal_profile(vectors, ks, samples: int, rng: np.random.Generator, rtol: float | None = None) -> np.ndarray:
-    """``kruskal_fraction`` at each k of ``ks`` (the curve of the paper's Figure 1). Returns (len(ks),)."""
-    return np.array([kruskal_fraction(vectors, int(k), samples, rng, rtol) for k in ks])
-
-
-def context_ranks(contexts) -> np.ndarray:
-    """Per-example rank of E(t). contexts (T, n, d) or one (n, d). Returns (T,) ints (Assumption 2: all n)."""
-    contexts = np.asarray(contexts, dtype=np.float64)
-    if contexts.ndim == 2:
-        contexts = contexts[None]
-    if contexts.ndim != 3:
-        raise ValueError(f"contexts must be (T, n, d), got shape {contexts.shape}")
-    return np.asarray(np.linalg.matrix_rank(contexts), dtype=int).reshape(-1)
-
-
-def assumption_report(queries, contexts, samples: int, rng: np.random.Generator, threshold: float = ASSUMPTION_THRESHOLD) -> dict:
-    """Assumptions 1-2 and General Position on one input setting.
-
-    queries (T, d), contexts (T, n, d). Returns kruskal_n (pass fraction at k = n), kruskal_d (at k = d),
-    query_rank (rank of all queries), context_rank_min, context_full (fraction of examples with rank n),
-    and the verdicts assumption1 (kruskal_n >= threshold), assumption2 (every context rank n),
-    general_position (kruskal_d >= threshold).
-    """
-    queries = np.asarray(queries, dtype=np.float64)
-    contexts = np.asarray(contexts, dtype=np.float64)
-    T, dim = queries.shape
-    ctx_len = contexts.shape[-2]
-    ranks = context_ranks(contexts)
-    k_n = kruskal_fraction(queries, ctx_len, samples, rng)
-    k_d = kruskal_fraction(queries, dim, samples, rng) if dim <= T else 0.0
-    return {
-        "n": ctx_len,
-        "d": dim,
-        "kruskal_n": k_n,
-        "kruskal_d": k_d,
-        "query_rank": int(np.linalg.matrix_rank(queries)),
-        "context_rank_min": int(ranks.min()),
-        "context_full": float(np.mean(ranks == ctx_len)),
-        "assumption1": k_n >= threshold,
-        "assumption2": bool(np.all(ranks == ctx_len)),
-        "general_position": k_d >= threshold,
-    }
-
-
-def sinusoidal_pe(length: int, d: int, base: float = 10000.0) -> np.ndarray:
-    """Fixed positional encoding (length, d): PE[i, 2j] = sin(i / base^(2j/d)), PE[i, 2j+1] = cos(same)."""
-    pos = np.arange(length)[:, None]
-    freq = np.exp(-np.log(base) * np.arange(0, d, 2) / d)  # (ceil(d/2),)
-    pe = np.zeros((length, d))
-    pe[:, 0::2] = np.sin(pos * freq)
-    pe[:, 1::2] = np.cos(pos * freq[: d // 2])
-    return pe
-
-
-def uniform_mix(X) -> np.ndarray:
-    """The trivial attention layer of the paper's proposition (fact sheet 2, our reading): zero query/key
-    (uniform attention over all n + 1 tokens), identity value/output, skip connection: x_i + mean_j x_j.
-    X (..., n+1, d) -> same shape."""
-    X = np.asarray(X, dtype=np.float64)
-    return X + X.mean(axis=-2, keepdims=True)
-
-
-def token_pe_setting(T: int, n: int, d: int, rng: np.random.Generator, vocab: int = 16, mix: bool = True):
-    """Setting (ii): sequences of n + 1 tokens from a small vocabulary, x_i = emb[tok_i] + PE(i).
-
-    Embedding table (vocab, d) ~ N(0, 1); position 0 is the query token (PE(0), as in the official code),
-    positions 1..n the context. mix=True applies ``uniform_mix`` first (the proposition's route from
-    Assumptions 2-3 to 1-2): a query is then sum_v c_v emb[v] + (a constant positional term) with
-    sum_v c_v = 2, an affine set of dimension vocab - 1 off the origin, so queries span at most vocab
-    dimensions (measured: exactly vocab); General Position fails when vocab < d while Kruskal rank >= n
-    holds for vocab >= n. mix=False: raw embeddings; the
-    queries take only ``vocab`` distinct values (Assumption 1 fails, like the ViT embeddings of Table 1).
-    Returns queries (T, d), contexts (T, n, d).
-    """
-    _check_positive(T=T, n=n, d=d, vocab=vocab)
-    table = rng.standard_normal((vocab, d))
-    tokens = rng.integers(0, vocab, (T, n + 1))
-    X = table[tokens] + sinusoidal_pe(n + 1, d)
-    if mix:
-        X = uniform_mix(X)
-    return X[:, 0], X[:, 1:]
-
-
-def _layer_norm(X, eps: float = 1e-5):
-    mu = X.mean(axis=-1, keepdims=True)
-    var = X.var(axis=-1, keepdims=True)
-    return (X - mu) / np.sqrt(var + eps)
-
-
-def _linear_init(fan_in: int, shape, rng):
-    bound = 1.0 / np.sqrt(fan_in)  # PyTorch nn.Linear default
-    return rng.uniform(-bound, bound, shape)
-
-
-def digits_setting(rng: np.random.Generator, patch: int = 2, d: int = 64, layer: bool = True, max_images: int | None = None):
-    """Setting (iii): a tiny random-init ViT input on scikit-learn's 8x8 digits (1797 images).
-
-    Pixels / 16, cut into (8/patch)^2 patches of patch^2 pixels (row-major), linear patch embedding
-    (PyTorch Linear init, with bias) to d, a CLS token ~ N(0, 1) prepended, sinusoidal PE added.
-    layer=True: one random-init single-head attention layer, pre-LayerNorm (no affine), Xavier-uniform
-    W_Q, W_K, W_V, W_O (d x d), scores / sqrt(d), residual added: X + Attn(LN(X)) (Table 1 config (iii)).
-    layer=False: the embeddings themselves (config (i): every CLS row identical).
-    Returns queries (N, d) = CLS rows, contexts (N, n, d) with n = (8/patch)^2. Needs scikit-learn.
-    """
-    if patch not in (1, 2, 4, 8):
-        raise ValueError(f"patch must divide 8 (1, 2, 4 or 8), got {patch}")
-    try:
-        from sklearn.datasets import load_digits
-    except ImportError as err:
-        raise ImportError("digits_setting needs scikit-learn (pip install scikit-learn) for load_digits") from err
-    images = load_digits().images / 16.0  # (1797, 8, 8)
-    if max_images is not None:
-        images = images[:max_images]
-    N, side = images.shape[0], 8 // patch
-    patches = images.reshape(N, side, patch, side, patch).transpose(0, 1, 3, 2, 4).reshape(N, side * side, patch * patch)
-    W_e = _linear_init(patch * patch, (patch * patch, d), rng)
-    b_e = _linear_init(patch * patch, (d,), rng)
-    cls = rng.standard_normal(d)
-    tokens = np.concatenate([np.broadcast_to(cls, (N, 1, d)), patches @ W_e + b_e], axis=1)
-    X = tokens + sinusoidal_pe(side * side + 1, d)
-    if layer:
-        bound = np.sqrt(6.0 / (2 * d))  # Xavier uniform
-        W_q, W_k, W_v, W_o = rng.uniform(-bound, bound, (4, d, d))
-        Y = _layer_norm(X)
-        scores = np.einsum("bid,bjd->bij", Y @ W_q, Y @ W_k) / np.sqrt(d)
-        X = X + softmax(scores) @ (Y @ W_v) @ W_o
-    return X[:, 0], X[:, 1:]
-
-
-@functools.cache
-def sklearn_available() -> bool:
-    try:
-        import sklearn.datasets  # noqa: F401
-    except ImportError:
-        return False
-    return True

@@ -1,4 +1,8 @@
-"""Registry of studies: name -> Study. Adding a paper = one module here plus one line below."""
+"""Registry of studies: name -> Study.
+
+Each study is the subpackage ``sims/studies/<module>/`` (module = name with '-' -> '_') whose
+``__init__`` defines ``STUDY``. Adding a paper = that subpackage plus its name below.
+"""
 
 from __future__ import annotations
 
@@ -6,18 +10,14 @@ import importlib
 
 from ..errors import RoteError
 
-_MODULES = {"grokking": "grokking", "mha-capacity": "mha_capacity"}
-
-# Studies whose quick-scale claims are not yet all verified: usable one by one (`rote sweep/figures/
-# verify STUDY`), but left out of `rote reproduce` unless named with --study.
-IN_PROGRESS: set[str] = set()
+STUDIES = ("grokking", "mha-capacity")
 
 
-def names(include_in_progress: bool = True) -> list[str]:
-    return sorted(n for n in _MODULES if include_in_progress or n not in IN_PROGRESS)
+def names() -> list[str]:
+    return sorted(STUDIES)
 
 
 def get(name: str):
-    if name not in _MODULES:
+    if name not in STUDIES:
         raise RoteError(f"unknown study {name!r}; choose from {', '.join(names())}")
-    return importlib.import_module(f"{__name__}.{_MODULES[name]}").STUDY
+    return importlib.import_module(f"{__name__}.{name.replace('-', '_')}").STUDY

@@ -1,0 +1,101 @@
+"""A study's saved results for a scale: where they are, loading them, stale-configuration warnings and
+the exclusion of diverged configs. Used by the CLI, the claims and the notebooks alike."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from . import engine
+
+
+def results_dir(study: str, scale: str, out: str | None = None) -> Path:
+    """``out`` if given, else $ROTE_RESULTS (default ``results``) / STUDY / SCALE."""
+    if out:
+        return Path(out)
+    return Path(os.environ.get("ROTE_RESULTS", "results")) / study / scale
+
+
+def panel_path(root: Path, panel: str) -> Path:
+    """The directory of one panel ('' for a scale that is a single grid)."""
+    return root / panel if panel else root
+
+
+def has_results(study, scale_name: str, root: Path) -> bool:
+    """Whether every panel of the scale has a results.nc under ``root``."""
+    return all((panel_path(root, panel) / "results.nc").exists() for panel in study.scale(scale_name).sweeps())
+
+
+def load_evidence(study, scale_name: str, root: Path, warn=True):
+    """The saved results of a scale: one Dataset, or {panel: Dataset} for a scale with panels. Warns on
+    stderr when a file was made by another configuration than the current scale's."""
+    sweeps = study.scale(scale_name).sweeps()
+    loaded = {}
+    for panel, (base, axes) in sweeps.items():
+        path = panel_path(root, panel) / "results.nc"
+        loaded[panel] = ds = engine.load_dataset(path)
+        differs = config_mismatch(ds.attrs.get("config"), engine.Grid.build(base, axes).fingerprint(study.name), study.params_type)
+        if differs and warn:
+            print(f"rote: warning: {path} was made by a different configuration than the current {scale_name} scale "
+                  f"({differs}); a custom sweep is fine, stale results should be re-made with `rote sweep`", file=sys.stderr)
+    return loaded[""] if list(loaded) == [""] else loaded
+
+
+def config_mismatch(saved_json: str | None, current: dict, params_type=None) -> str:
+    """'' if a results file's saved configuration equals ``current`` (a Grid fingerprint), else a short
+    description of what differs (base fields and axes). Fields ``params_type`` gained since the file
+    was written count as their defaults (engine.with_new_fields)."""
+    if not saved_json:
+        return "no configuration recorded"
+    try:
+        saved = json.loads(saved_json)
+    except (TypeError, ValueError):
+        return "unreadable configuration"
+    if params_type is not None:
+        saved = engine.with_new_fields(saved, params_type)
+    current = json.loads(json.dumps(current))  # tuples -> lists, as the saved JSON holds them
+    if saved == current:
+        return ""
+    parts = []
+    for key in ("base", "axes"):
+        a, b = saved.get(key, {}), current.get(key, {})
+        changed = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
+        if changed:
+            parts.append(f"{key} " + ", ".join(changed[:6]) + ("..." if len(changed) > 6 else ""))
+    if saved.get("matmul_precision") != current.get("matmul_precision"):
+        parts.append(f"matmul precision {saved.get('matmul_precision', 'default')}")
+    return "; ".join(parts) or "study or parameter type"
+
+
+def exclude_diverged(ds, panel: str = "", show: int = 10, log=print):
+    """Name the diverged configs (NaN/inf loss) and blank their float variables, so that no claim counts
+    them: a claim that needs one of them reads NaN and fails as not measurable."""
+    if "diverged" not in ds or not bool(ds["diverged"].any()):
+        return ds
+    flag = ds["diverged"]
+    where = np.argwhere(np.atleast_1d(flag.values))
+    steps = np.atleast_1d(ds["diverged_step"].values) if "diverged_step" in ds else None
+    log(f"rote: {len(where)} diverged config(s){' in ' + panel if panel else ''} excluded from the claims (non-finite loss):")
+    for pos in where[:show]:
+        cell = ", ".join(f"{d}={ds[d].values[i].item()}" for d, i in zip(flag.dims, pos)) or "the only config"
+        step = f" at step {int(steps[tuple(pos)])}" if steps is not None and int(steps[tuple(pos)]) >= 0 else ""
+        log(f"rote:   {cell} diverged{step}")
+    if len(where) > show:
+        log(f"rote:   ... and {len(where) - show} more (see the `diverged` variable)")
+    ds = ds.copy()
+    for name, var in ds.data_vars.items():
+        if name not in ("diverged", "diverged_step") and var.dtype.kind == "f" and set(flag.dims) <= set(var.dims):
+            ds[name] = var.where(~flag)
+    return ds
+
+
+def load_for_claims(study, scale_name: str, root: Path, log=print):
+    """The evidence the claims read: the saved results with diverged configs excluded."""
+    ds = load_evidence(study, scale_name, root)
+    if isinstance(ds, dict):
+        return {panel: exclude_diverged(one, panel, log=log) for panel, one in ds.items()}
+    return exclude_diverged(ds, log=log)

@@ -1,0 +1,34 @@
+"""Statistics the claims and figures of every study share, on scipy.stats."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import stats
+
+
+def spearman(x, y) -> float:
+    """Spearman rank correlation over the pairs where both are finite (NaN if fewer than 3 remain or
+    either side is constant)."""
+    x, y = np.asarray(x, float).ravel(), np.asarray(y, float).ravel()
+    keep = np.isfinite(x) & np.isfinite(y)
+    if keep.sum() < 3 or np.ptp(x[keep]) == 0 or np.ptp(y[keep]) == 0:
+        return float("nan")
+    return float(stats.spearmanr(x[keep], y[keep]).statistic)
+
+
+def t_quantile(df: int, confidence: float = 0.95) -> float:
+    """Two-sided Student t quantile t_{(1 + confidence) / 2, df}, any df >= 1."""
+    if df < 1:
+        raise ValueError(f"degrees of freedom must be >= 1, got {df}")
+    return float(stats.t.ppf(0.5 + confidence / 2, df))
+
+
+def mean_interval(samples, axis: int = -1, confidence: float = 0.95):
+    """(mean, half-width) of the t confidence interval of the mean along ``axis``; half-width 0 with one
+    sample."""
+    samples = np.asarray(samples, float)
+    k = samples.shape[axis]
+    mean = samples.mean(axis=axis)
+    if k < 2:
+        return mean, np.zeros_like(mean)
+    return mean, t_quantile(k - 1, confidence) * samples.std(axis=axis, ddof=1) / np.sqrt(k)

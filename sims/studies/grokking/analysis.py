@@ -1,0 +1,137 @@
+"""Summaries of saved `grokking` results (xarray, no JAX): phases, dynamics times, prunable neurons.
+
+Phases follow arXiv 2310.13061, App. C (Table 2; ``theory.grokking.classify_phase``). The dynamics
+times read the two stages of its Fig. 1 off every run's curves: the net fits, groks, then unlearns the
+corrupted labels.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+
+from ....theory import grokking as theory
+from ...study import param_value
+
+TRAIN_FIT, TEST_GROKKED, UNLEARNED = 0.95, 0.90, 0.10  # dynamics thresholds (train fit, test grokked, unlearned)
+
+
+def phase_at(ds: xr.Dataset, step: int | None = None) -> xr.DataArray:
+    """Phase label (theory.Phase ints) from the curves up to ``step`` (default: the last logged)."""
+    upto = ds.sel(step=slice(None, step)) if step is not None else ds
+    last = upto.isel(step=-1)
+    labels = theory.classify_phase(
+        last["train_acc"], last["test_acc"], upto["test_acc"].max("step"), xr.DataArray(param_value(ds, "xi")).broadcast_like(last["train_acc"]), param_value(ds, "p")
+    )
+    return xr.DataArray(labels, dims=last["train_acc"].dims, coords=last["train_acc"].coords)
+
+
+def first_step_at_or_above(curve: xr.DataArray, threshold: float) -> xr.DataArray:
+    """First logged step where ``curve`` >= threshold, per config; NaN if never (NaN entries, e.g. the
+    holes of a merge over different step grids, never count)."""
+    hit = (curve >= threshold).fillna(False)
+    steps = xr.DataArray(curve["step"].values.astype(float), dims="step")
+    return steps.where(hit).min("step")
+
+
+def unlearning_step(corrupt: xr.DataArray, threshold: float = UNLEARNED) -> xr.DataArray:
+    """First logged step after the peak of the corrupted-subset accuracy where it is < threshold.
+
+    Decision (the paper is silent on degenerate runs): the peak is the first maximum over the logged
+    steps; NaN if the peak itself is below the threshold (nothing memorized, nothing to unlearn), if
+    the accuracy never falls below it afterwards, or if there is no corrupted subset (xi = 0)."""
+    values = corrupt.fillna(-1.0)
+    peak_at = values.argmax("step")
+    after = xr.DataArray(np.arange(corrupt.sizes["step"]), dims="step") > peak_at
+    peak = corrupt.isel(step=peak_at)
+    below = after & (corrupt < threshold).fillna(False)
+    steps = xr.DataArray(corrupt["step"].values.astype(float), dims="step")
+    return steps.where(below).min("step").where(peak >= threshold)
+
+
+def prunable_neurons(curve: xr.DataArray, threshold: float = TEST_GROKKED) -> xr.DataArray:
+    """How many neurons can be pruned (in the curve's order) with test accuracy still >= threshold
+    (paper App. Q): the largest k with curve[k] >= threshold, over the ``neuron`` axis read as k, so
+    N - k neurons must remain. Decision (the paper gives only Figure 32): the largest such k, not the
+    end of the leading run, because low-IPR-first curves of Coexistence nets dip near 90 % and recover
+    once the memorizing neurons are gone. NaN entries (a narrower net inside a merge over widths, or
+    curves switched off) never count; NaN if no k qualifies."""
+    ok = (curve >= threshold).fillna(False)
+    k = xr.DataArray(np.arange(curve.sizes["neuron"], dtype=float), dims="neuron")
+    return k.where(ok).max("neuron")
+
+
+def summarize(ds: xr.Dataset) -> xr.Dataset:
+    """Add final accuracies, the test peak, the phase label (paper App. C) and the dynamics per config:
+    t_train95 (train accuracy first >= 95 %), t_test90 (test first >= 90 %), t_unlearn (corrupted-subset
+    accuracy first < 10 % after its peak), in optimizer steps, NaN if never; with pruning curves, the
+    number of neurons prunable per order (App. Q)."""
+    last = ds.isel(step=-1)
+    for name in ("train_acc", "test_acc", "corrupt_acc", "corrupt_true_acc"):
+        ds[f"final_{name}"] = last[name]
+    ds["test_peak"] = ds["test_acc"].max("step")
+    p = param_value(ds, "p")
+    ds["phase"] = xr.DataArray(
+        theory.classify_phase(ds["final_train_acc"], ds["final_test_acc"], ds["test_peak"], xr.DataArray(param_value(ds, "xi")).broadcast_like(ds["final_train_acc"]), p),
+        dims=ds["final_train_acc"].dims,
+    )
+    if "diverged" in ds:  # a diverged run has no phase: -1, never counted by a claim
+        ds["phase"] = ds["phase"].where(~ds["diverged"], -1).astype(np.int8)
+    ds["phase"].attrs["labels"] = "-1=invalid (diverged), " + ", ".join(f"{int(ph)}={ph.label}" for ph in theory.Phase)
+    ds["full_inversion_train_acc"] = theory.full_inversion_train_accuracy(xr.DataArray(param_value(ds, "xi")), p)
+    ds["t_train95"] = first_step_at_or_above(ds["train_acc"], TRAIN_FIT)
+    ds["t_test90"] = first_step_at_or_above(ds["test_acc"], TEST_GROKKED)
+    ds["t_unlearn"] = unlearning_step(ds["corrupt_acc"])
+    if "prune_low_test_acc" in ds:
+        for order in ("low", "random"):
+            ds[f"n_prunable_{order}"] = prunable_neurons(ds[f"prune_{order}_test_acc"])
+            ds[f"n_prunable_{order}"].attrs["description"] = f"neurons prunable ({order} order) with test accuracy >= 90% (App. Q); NaN if none"
+    for name, text in (("t_train95", "train accuracy first >= 95%"), ("t_test90", "test accuracy first >= 90%"), ("t_unlearn", "corrupted-subset accuracy first < 10% after its peak")):
+        ds[name].attrs["description"] = f"optimizer step at which {text}; NaN if never"
+    return ds
+
+
+# --------------------------------------------------------------------------------------------------
+# Reading cells, panels and curves (claims and figures)
+# --------------------------------------------------------------------------------------------------
+
+
+def cell(ds: xr.Dataset, alpha: float, xi: float, wd: float) -> xr.Dataset:
+    """One grid cell (nearest coordinate within 1e-6; KeyError if the sweep lacks it)."""
+    return ds.sel(alpha=alpha, xi=xi, weight_decay=wd, method="nearest", tolerance=1e-6)
+
+
+def panel(evidence, name: str = "wd") -> xr.Dataset:
+    """One panel of a scale's evidence ({panel: Dataset}); a bare Dataset is the ``wd`` panel."""
+    if isinstance(evidence, xr.Dataset):
+        if name != "wd":
+            raise KeyError(f"panel {name!r}: the evidence is a single Dataset (no panels)")
+        return evidence
+    return evidence[name]
+
+
+def seeds_of(ds: xr.Dataset, alpha: float, xi: float, wd: float | None = None) -> list[xr.Dataset]:
+    """The runs of one cell, one per seed if ``seed`` is an axis (else the single run)."""
+    sel = dict(alpha=alpha, xi=xi) if wd is None else dict(alpha=alpha, xi=xi, weight_decay=wd)
+    sel = {k: v for k, v in sel.items() if k in ds.dims}
+    c = ds.sel(sel, method="nearest", tolerance=1e-6) if sel else ds
+    return [c.isel(seed=i) for i in range(c.sizes["seed"])] if "seed" in c.dims else [c]
+
+
+def phases_by_cell(ds: xr.Dataset, wd: float) -> dict[tuple, theory.Phase]:
+    """{(alpha, xi): Phase} of every cell of a panel at one weight decay (KeyError if it lacks wd)."""
+    at = ds.sel(weight_decay=wd, method="nearest", tolerance=1e-6)
+    return {(float(a), float(x)): theory.Phase(int(at["phase"].sel(alpha=a, xi=x))) for a in np.atleast_1d(ds["alpha"].values) for x in np.atleast_1d(ds["xi"].values)}
+
+
+def first_step_reached(run: xr.Dataset, var: str, threshold: float) -> float:
+    """First logged step of one run where ``var`` >= threshold; inf if never."""
+    reached = np.nonzero(run[var].values >= threshold)[0]
+    return float(run["step"].values[reached[0]]) if len(reached) else np.inf
+
+
+def pruned_at(run: xr.Dataset, order: str, metric: str, fraction: float) -> float:
+    """A pruning curve (prune_{order}_{metric}, over the ``neuron`` axis read as the number pruned) at
+    k = round(fraction N) neurons pruned."""
+    curve = run[f"prune_{order}_{metric}"].values
+    return float(curve[int(round(fraction * len(curve)))])

@@ -1,0 +1,175 @@
+"""Scales of the `grokking` study: smoke (seconds), quick (CPU minutes), paper (GPU), their panels, and
+the named cells that the claims and figures read at each scale (``Scale.cells``).
+
+The paper scale is arXiv 2310.13061's Fig. 3 (p 97, N 500, 2000 steps, 17 alpha x 19 xi) with its
+regularizer panels, the Fig. 1 cells over seeds, the App. Q width sweep and the Fig. 7 / Apps. M, N
+architectures. The quick scale (p 47, N 192, 1000 steps) keeps every phase at a size two CPU cores
+sweep in minutes; its cells, weight decays and panel settings come from pilots (NOTES.md).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from ....theory.grokking import Phase
+from ...params import replace
+from ...study import Scale
+from .params import GrokkingParams
+
+
+@dataclass(frozen=True)
+class Cells:
+    """The grid cells (alpha, xi, wd) that play each role at a scale, and scale-dependent thresholds."""
+
+    grokking: tuple
+    phases: tuple  # ((alpha, xi, wd), step or None, expected Phase set)
+    coexistence: tuple
+    full_inversion: tuple
+    ipr_low: float
+    ipr_mid: tuple
+    low_fraction: float
+    prune_high_corrupt: float = 0.9  # claim 7: corrupted-subset accuracy kept after high-IPR-first pruning of 0.3
+    batchnorm: tuple = (0.65, 0.2)  # (alpha, xi) of the BatchNorm panel
+    bn_inverts: bool = True  # claim 8 also requires train < the inversion boundary
+    unlearning_extra: tuple = ()  # cells claim 5 checks besides the wd panel's inversion cells
+    architectures: bool = False  # claims 10-13 (the architecture panels' settings) apply
+
+
+PAPER_CELLS = Cells(
+    grokking=(0.5, 0.0, 5.0),
+    phases=(
+        ((0.5, 0.35, 0.0), 1000, {Phase.COEXISTENCE}),
+        ((0.5, 0.35, 5.0), 500, {Phase.PARTIAL_INVERSION}),
+        ((0.5, 0.35, 15.0), 500, {Phase.FULL_INVERSION}),
+        ((0.5, 0.35, 20.0), 2000, {Phase.FORGETTING}),
+    ),
+    coexistence=(0.5, 0.35, 0.0),
+    full_inversion=(0.5, 0.35, 15.0),
+    ipr_low=0.1,
+    ipr_mid=(0.2, 0.6),
+    low_fraction=0.5,
+    unlearning_extra=((0.5, 0.35, 5.0), (0.5, 0.35, 15.0)),
+)
+
+QUICK_CELLS = Cells(
+    grokking=(0.5, 0.0, 5.0),
+    phases=(
+        ((0.5, 0.2, 2.5), None, {Phase.COEXISTENCE}),
+        ((0.9, 0.35, 5.0), None, {Phase.PARTIAL_INVERSION}),  # first: the Figure 1 role (in the seeds panel)
+        ((0.7, 0.35, 7.5), None, {Phase.PARTIAL_INVERSION}),
+        ((0.9, 0.2, 2.5), None, {Phase.PARTIAL_INVERSION}),
+        ((0.5, 0.2, 10.0), None, {Phase.FULL_INVERSION}),
+        ((0.9, 0.35, 10.0), None, {Phase.FULL_INVERSION}),
+        ((0.5, 0.35, 0.0), None, {Phase.MEMORIZATION}),
+        ((0.7, 0.35, 15.0), None, {Phase.FORGETTING, Phase.CONFUSION}),
+    ),
+    coexistence=(0.9, 0.35, 0.0),
+    full_inversion=(0.9, 0.35, 10.0),
+    ipr_low=0.2,
+    ipr_mid=(0.3, 0.6),
+    low_fraction=0.4,
+    prune_high_corrupt=0.6,
+    batchnorm=(0.9, 0.2),
+    bn_inverts=False,
+    architectures=True,
+)
+
+
+def minibatch_base(base: GrokkingParams, batch_size: int, full_steps: int, **changes) -> GrokkingParams:
+    """The paper's minibatch rule (Fig. 3 minibatch and BatchNorm panels): batch 256 runs ``full_steps``
+    steps; other batch sizes keep the number of epochs (steps = full_steps * 256 / bs) and use
+    lr = 0.01 sqrt(bs / 256); metrics are logged every 10 * 256 / bs steps (the same epochs at every
+    batch size)."""
+    steps = full_steps * 256 // batch_size
+    return replace(base, batch_size=batch_size, steps=steps, log_every=max(1, 10 * 256 // batch_size), lr=0.01 * math.sqrt(batch_size / 256), **changes)
+
+
+def smoke_scale() -> Scale:
+    """Seconds on a laptop: exercises every code path (tests). No named cells: the analytic claims only."""
+    base = GrokkingParams(p=23, N=64, steps=200, log_every=20, prune_curves=1)
+    return Scale("smoke", base, {"alpha": (0.5, 0.8), "xi": (0.0, 0.2), "weight_decay": (0.0, 5.0)}, "p 23, N 64, 200 steps, 8 configs")
+
+
+def quick_scale() -> Scale:
+    """Minutes on 2 CPU cores; every phase appears (p 47, N 192, 1000 steps).
+
+    Panels (each its own sweep, RESULTS/PANEL): ``wd`` the phase diagram per weight decay (no pruning
+    curves); ``seeds`` the Figure 1 cells over 5 seeds with pruning curves; ``dropout`` the phase
+    diagram at dropout 0.3 and 0.6, wd 0; ``batchnorm`` BatchNorm after the square, batch 64, lr 0.005,
+    2000 steps (about Figure 5's epochs); ``minibatch_8/256`` and ``batchnorm_8/32/256`` the Figure 3
+    minibatch and BatchNorm panels by the paper's minibatch rule (``minibatch_base``) on corner cells;
+    ``width`` the Appendix Q width sweep, N 96 / 192 / 384 x 5 seeds; ``multiplication`` (m n) mod p on
+    a slice of the wd grid (App. P); ``transformer``, ``mlp3``, ``cross_entropy``, ``relu`` the other
+    architectures and losses (Fig. 7, Apps. M, N), one seed. Choices and pilots: NOTES.md.
+    """
+    base = GrokkingParams(p=47, N=192, steps=1000, log_every=10)
+    grid = {
+        "alpha": (0.3, 0.5, 0.7, 0.9),
+        "xi": (0.0, 0.1, 0.2, 0.35, 0.5),
+        "weight_decay": (0.0, 2.5, 5.0, 7.5, 10.0, 15.0),
+    }
+    no_prune, prune = base, replace(base, prune_curves=1)
+    small = {"alpha": (0.5, 0.7, 0.9), "xi": (0.1, 0.2, 0.35)}
+    corner = {"alpha": (0.7, 0.9), "xi": (0.2, 0.35)}  # one CPU chunk: batch 8 is 32000 sequential steps
+    panels = {
+        "wd": (base, grid),
+        "seeds": (prune, {"alpha": (0.9,), "xi": (0.35,), "weight_decay": (0.0, 5.0, 10.0), "seed": (0, 1, 2, 3, 4)}),
+        "dropout": (replace(no_prune, regularizer="dropout"), {"alpha": grid["alpha"], "xi": (0.2, 0.35, 0.5), "dropout": (0.3, 0.6)}),
+        "batchnorm": (replace(no_prune, regularizer="batchnorm", batch_size=64, lr=0.005, steps=2000, log_every=20), {**small, "seed": (0, 1, 2)}),
+        **{f"minibatch_{bs}": (minibatch_base(no_prune, bs, 1000), corner) for bs in (8, 256)},
+        **{f"batchnorm_{bs}": (minibatch_base(replace(no_prune, regularizer="batchnorm"), bs, 1000), corner) for bs in (8, 32, 256)},
+        "width": (replace(prune, alpha=0.9, xi=0.2, weight_decay=2.5), {"N": (96, 192, 384), "seed": (0, 1, 2, 3, 4)}),
+        "multiplication": (replace(base, operation="mul"), {"alpha": (0.5, 0.7, 0.9), "xi": (0.2, 0.35), "weight_decay": (0.0, 5.0, 10.0)}),
+        "transformer": (replace(base, model="transformer", N=64, lr=0.003, log_every=20), {"alpha": (0.8, 0.9), "xi": (0.15, 0.3), "weight_decay": (0.0, 3.0)}),
+        "mlp3": (replace(base, model="mlp3", N=96, lr=0.001, log_every=20), {"alpha": (0.7, 0.9), "xi": (0.2, 0.35), "weight_decay": (0.0, 5.0, 20.0)}),
+        "cross_entropy": (replace(base, loss="ce", log_every=20), {"alpha": (0.7, 0.9), "xi": (0.2, 0.35), "weight_decay": (0.0, 2.5, 5.0, 10.0)}),
+        "relu": (replace(base, activation="relu", log_every=20), {"alpha": (0.7, 0.9), "xi": (0.2, 0.35), "weight_decay": (0.0, 10.0)}),
+    }
+    return Scale("quick", base, grid, "p 47, N 192, 1000 steps; panels wd (4 alpha x 5 xi x 6 wd = 120), seeds, dropout, batchnorm (Fig. 5 and batch 8/32/256), minibatch 8/256, width, multiplication, transformer, mlp3, cross_entropy, relu", panels=panels, cells=QUICK_CELLS)
+
+
+def paper_scale() -> Scale:
+    """The paper's Figure 3 panels: p 97, N 500, 2000 steps, 17 alpha x 19 xi (GPU).
+
+    wd {0, 5, 15, 20} (1292 configs); the Figure 1 cells over 5 seeds; dropout {0.3, 0.6, 0.9} at wd 0;
+    BatchNorm at batch 64, lr 0.005, 8000 steps (Figure 5 settings), and the Figure 3 BatchNorm panels at
+    batch 8 / 32 / 64 / 256 by the minibatch rule (wd 0); minibatch 8 and 256 (full batch is the wd
+    panel's wd 0); the Appendix Q width sweep (lr 0.005, wd 1.0, alpha 0.5, xi 0.35; N 500-5000 x 10
+    seeds, the paper has 40 seeds up to N 10000); the Fig. 7 architectures (MSE, AdamW lr 1e-3, 3 seeds,
+    on a coarse 9 x 9 slice of the Fig. 3 grid) and the App. M, N losses and activations. Weight decays
+    the paper does not state: NOTES.md."""
+    base = GrokkingParams(p=97, N=500, steps=2000, log_every=10)
+    grid = {
+        "alpha": tuple(np.round(np.linspace(0.1, 0.9, 17), 4).tolist()),
+        "xi": tuple(np.round(np.linspace(0.0, 0.9, 19), 4).tolist()),
+        "weight_decay": (0.0, 5.0, 15.0, 20.0),
+    }
+    no_prune, prune = base, replace(base, prune_curves=1)
+    diagram = {"alpha": grid["alpha"], "xi": grid["xi"]}
+    coarse = {"alpha": grid["alpha"][::2], "xi": grid["xi"][::2][:9]}  # alpha 0.1-0.9, xi 0-0.8, steps of 0.1
+    panels = {
+        "wd": (base, grid),
+        "seeds": (prune, {"alpha": (0.5,), "xi": (0.35,), "weight_decay": (0.0, 5.0, 15.0), "seed": (0, 1, 2, 3, 4)}),
+        "dropout": (replace(no_prune, regularizer="dropout"), {**diagram, "dropout": (0.3, 0.6, 0.9)}),
+        "batchnorm": (replace(no_prune, regularizer="batchnorm", batch_size=64, lr=0.005, steps=8000, log_every=40), diagram),
+        **{f"minibatch_{bs}": (minibatch_base(no_prune, bs, 2000), diagram) for bs in (8, 256)},
+        **{f"batchnorm_{bs}": (minibatch_base(replace(no_prune, regularizer="batchnorm"), bs, 2000), diagram) for bs in (8, 32, 64, 256)},
+        "width": (replace(prune, alpha=0.5, xi=0.35, lr=0.005, weight_decay=1.0), {"N": (500, 1000, 2000, 5000), "seed": tuple(range(10))}),
+        "transformer": (replace(base, model="transformer", N=128, lr=0.001, steps=3000, log_every=30), {**coarse, "weight_decay": (1.0, 3.0, 10.0, 50.0), "seed": (0, 1, 2)}),
+        "mlp3": (replace(base, model="mlp3", lr=0.001, steps=5000, log_every=50), {**coarse, "weight_decay": (0.0, 5.0, 10.0, 20.0), "seed": (0, 1, 2)}),
+        "cross_entropy": (replace(base, loss="ce"), {**coarse, "weight_decay": (0.0, 5.0, 10.0, 20.0)}),
+        "relu": (replace(base, activation="relu"), {**coarse, "weight_decay": (0.0, 5.0, 15.0, 20.0)}),
+    }
+    return Scale("paper", base, grid, "p 97, N 500, 2000 steps, 17 alpha x 19 xi; panels wd (x 4 wd = 1292), seeds, dropout, batchnorm, minibatch", panels=panels, cells=PAPER_CELLS)
+
+
+SCALES = {"smoke": smoke_scale, "quick": quick_scale, "paper": paper_scale}
+
+
+def cells_of(scale_name: str | None) -> Cells | None:
+    """The named cells of a scale by its name (e.g. a results file's ``scale`` attribute); None for a
+    scale without named cells or an unknown name."""
+    return SCALES[scale_name]().cells if scale_name in SCALES else None
