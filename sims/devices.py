@@ -111,18 +111,17 @@ def check_memory(study: Study, grid: Grid) -> None:
             raise RoteError(f"one config ({statics}) needs about {need / 2**30:.3g} GiB of memory, more than the {limit / 2**30:.3g} GiB of {device_kind()}")
 
 
-def choose_chunk_size(study: Study, example_params, n_configs: int, requested: int | None = None) -> int:
-    """Configs per chunk: the request, else as many as fit the memory budget, rounded to a multiple of
-    the device count (all hosts' devices).
+def choose_chunk_size(study: Study, example_params, requested: int | None = None) -> int:
+    """Configs per chunk for one static group: the request, else as many as fit the memory budget,
+    rounded up to a multiple of the device count (all hosts' devices).
+
+    The width depends on the machine and the static group only, never on how many configs the grid
+    holds: a batched kernel rounds differently at another width, and chaotic training amplifies the
+    last bit, so a config must always run at the same width to give the same numbers alone, in any
+    grid, at any position, resumed or not. Groups smaller than the width are padded.
 
     On CPU the cap is 4 configs per device: one config's matmuls already occupy every core, so a wider
-    vmap only adds cache pressure. Measured on 2 cores (grokking quick sweep, 120 configs): chunk 2 /
-    4 / 8 / 16 / 30 took 74 / 71 / 88 / 101 / 100 s; at paper size (p 97, N 500) x4 was within 3 % of
-    the best per config-step.
-
-    Without a request the chunks are balanced: the fewest chunks that fit the cap, made as narrow as
-    they can be, so the last one is not mostly padding (6 configs under a cap of 4: 2 chunks of 3, not
-    4 + 2 padded to 4; the grokking quick panels paid for 25-60 % padded slots in several groups)."""
+    vmap only adds cache pressure (sims/studies/grokking/NOTES.md: chunk 2 / 4 / 8 / 16 / 30)."""
     n_dev = jax.device_count()
     if requested is not None:
         size = requested
@@ -131,8 +130,6 @@ def choose_chunk_size(study: Study, example_params, n_configs: int, requested: i
         if jax.default_backend() == "cpu":
             size = min(size, CPU_CONFIGS_PER_DEVICE * n_dev)
         size = min(size, 4096)
-        size = -(-n_configs // -(-n_configs // size))  # balanced: ceil(n / number of chunks)
-    size = min(size, n_configs)
     return max(n_dev, -(-size // n_dev) * n_dev)
 
 

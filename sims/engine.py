@@ -122,17 +122,17 @@ def _sweep_locked(study, grid, run_dir, scale, chunk_size, progress, log, t0):
     for _, indices in grid.groups().items():
         todo = [i for i in indices if not done[i]]
         if todo:
-            pending_groups.append((todo, len(indices)))
-    n_todo = sum(len(t) for t, _ in pending_groups)
+            pending_groups.append(todo)
+    n_todo = sum(len(t) for t in pending_groups)
     if records:
         log(f"rote: resuming {study.name}: {len(results)}/{len(grid)} configs already done in {run_dir.path}")
 
     bar = tqdm(total=len(grid), initial=len(results), unit="config", desc=f"{study.name} sweep", disable=not progress or n_todo == 0, file=sys.stderr, dynamic_ncols=True)
     try:
-        for todo, group_size in pending_groups:
-            # sized from the whole group, not from what is left: a resumed chunk then has the same width
-            # (same compiled function, same padding) as in an uninterrupted run, so equal bit for bit
-            size = choose_chunk_size(study, grid.configs[todo[0]], group_size, chunk_size)
+        for todo in pending_groups:
+            # one width per static group on this machine, whatever the grid or what is left of it, so a
+            # config gives the same bits alone, in any grid, at any position, resumed or not
+            size = choose_chunk_size(study, grid.configs[todo[0]], chunk_size)
             for start in range(0, len(todo), size):
                 indices = todo[start : start + size]
                 tc = time.perf_counter()

@@ -212,21 +212,24 @@ def test_padding_gives_the_same_numbers(toy_ref, toy_ref4, count_runs):
 
 
 def test_choose_chunk_size():
-    n_dev = jax.local_device_count()
-    assert engine.choose_chunk_size(STUDY, TOY, 100, requested=5) % n_dev == 0
-    assert engine.choose_chunk_size(STUDY, TOY, 3, requested=100) == max(n_dev, -(-3 // n_dev) * n_dev)
-    auto = engine.choose_chunk_size(STUDY, TOY, 1000)
+    n_dev = jax.device_count()
+    assert engine.choose_chunk_size(STUDY, TOY, requested=5) % n_dev == 0
+    assert engine.choose_chunk_size(STUDY, TOY, requested=3) == max(n_dev, -(-3 // n_dev) * n_dev)
+    auto = engine.choose_chunk_size(STUDY, TOY)
     assert 1 <= auto <= 4096 and auto % n_dev == 0
     if jax.default_backend() == "cpu":
-        assert auto <= 16 * n_dev
+        assert auto == engine.CPU_CONFIGS_PER_DEVICE * n_dev  # the toy config is tiny: the CPU cap decides
 
 
-def test_automatic_chunks_are_balanced_not_padded():
-    """Under a cap of 4 per device: the fewest chunks, as narrow as they can be."""
-    if jax.default_backend() != "cpu" or jax.device_count() != 1:
-        pytest.skip("the CPU cap of 4 configs on one device")
-    assert [engine.choose_chunk_size(STUDY, TOY, n) for n in (1, 3, 4, 5, 6, 9, 15, 30, 32)] == [1, 3, 4, 3, 3, 3, 4, 4, 4]
-    assert engine.choose_chunk_size(STUDY, TOY, 6, requested=4) == 4  # a request is kept as asked
+def test_chunk_width_does_not_depend_on_the_grid(monkeypatch):
+    """One width per static group on a machine: a 1-config grid is padded to it, a group one config
+    larger than the width runs as a full and a padded chunk of the same width."""
+    widths, original = [], engine.run_chunk
+    monkeypatch.setattr(engine, "run_chunk", lambda study, configs, size: widths.append((len(configs), size)) or original(study, configs, size))
+    width = engine.choose_chunk_size(STUDY, TOY)
+    engine.sweep(STUDY, TOY, {"seed": (0,)}, None, progress=False, log=quiet)
+    engine.sweep(STUDY, TOY, {"seed": tuple(range(width + 1))}, None, progress=False, log=quiet)
+    assert widths == [(1, width), (width, width), (1, width)]
 
 
 # --------------------------------------------------------------------------------------------------
