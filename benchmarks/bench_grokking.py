@@ -37,11 +37,12 @@ process hits every method alike):
                (0.03 ms per step amortised), and a full 2000-step trajectory stays at 19-21 ms per step
                (no slowdown late in training, no denormals). With other processes using about 2/3 of
                the machine, two OpenMP threads degrade to 110-440 ms per step (one thread: 50-80 ms):
-               the issue's "about 310 ms" is that contended regime, not the reference's work.
+               a reference step of "about 310 ms" is that contended regime, not the reference's work.
 
 Headline: the engine as a sweep runs it (the ``engine xC`` row with the most configs) against the torch
-reference loop (the issue's target: >= 20x per config-step), with and without its logging epoch
-amortised, and against ``torch one-hot`` (the same math without the reference's per-epoch extras).
+reference loop (target: engine >= 20x the torch reference loop per config-step), with and without its
+logging epoch amortised, and against ``torch one-hot`` (the same math without the reference's
+per-epoch extras).
 
 Reported per method: ms per config-step (wall / (configs x steps)), config-steps/s and configs/s,
 achieved GFLOP/s and its fraction of the peak measured in the same run, and peak memory.
@@ -53,18 +54,10 @@ here, two per call; the rate with them credited, ``STUDY.flops_per_config``, is 
 in the JSON), and generous for the one-hot reference, which also multiplies by the 2p-wide one-hot
 input (4 M 2p N more FLOPs per step).
 
-Peak memory, two measures: ``rss``: the rise of the process's peak resident set (VmHWM, reset through
-/proc/self/clear_refs before the measured call) over the resident set just before it; memory the
-allocator kept from earlier calls is not counted again, so it is a lower bound after a warm-up call
-(torch is measured on its first call). ``xla``: the compiled program's own buffers (arguments +
-outputs + temporaries, ``compiled.memory_analysis()``), exact for what XLA allocates per call.
-
-Timing: each sample records the wall time and the fraction of the machine's CPU that other processes
-used meanwhile (/proc/stat minus this process's CPU time). The best sample among the quiet ones (other
-processes under 5 % of the machine) is reported, or the best sample if none was quiet, with the share
-of quiet samples; medians are in the JSON. Before each sample the run waits up to --wait-quiet s (20)
-for a quiet half second, at most --wait-budget s (120) over the whole run, so a busy machine bounds the
-run time; later samples are taken as they come (the quiet column says how many were quiet).
+Timing (best quiet sample, medians in the JSON), peak memory (``rss``: peak resident-set rise, a lower
+bound after a warm-up call, torch measured on its first call; ``xla``: the compiled program's buffers)
+and the JSON report: benchmarks/harness.py. Before each sample the run waits up to --wait-quiet s (20)
+for a quiet half second, at most --wait-budget s (120) over the whole run.
 
     python benchmarks/bench_grokking.py                  # everything (about 5-10 min on 2 quiet cores)
     python benchmarks/bench_grokking.py --quick          # smaller grid sizes, fewer rounds
@@ -73,26 +66,27 @@ run time; later samples are taken as they come (the quiet column says how many w
 
 from __future__ import annotations
 
-import argparse
+import dataclasses
 import functools
-import json
-import os
 import sys
-import time
 from pathlib import Path
 
 import jax
-import jax.numpy as jnp
 import numpy as np
+import optax
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # the shared helpers beside this file
-import _bench_common as common  # noqa: E402
-from _bench_common import QUIET, add_program_bytes, best, peak_method, run_rounds, timed, xla_bytes  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the harness beside this file
+import harness  # noqa: E402
+from harness import best, log, timed  # noqa: E402
 
-# --------------------------------------------------------------------------------------------------
-# Timing and memory
-# --------------------------------------------------------------------------------------------------
+from rote.sims import engine  # noqa: E402
+from rote.sims.params import replace  # noqa: E402
+from rote.sims.studies.grokking import STUDY, gradient  # noqa: E402
+from rote.sims.studies.grokking import model as study_model  # noqa: E402
+from rote.sims.studies.grokking import run as training  # noqa: E402
+from rote.sims.studies.grokking.params import GrokkingParams  # noqa: E402
 
+REFERENCE_EPOCHS = 2000  # the reference's epochs per configuration (Training_scripts/phase_diagrams_wd.py); it logs at the last
 
 # --------------------------------------------------------------------------------------------------
 # Methods: each returns (fn running the measured work, dict describing the work)
@@ -101,71 +95,43 @@ from _bench_common import QUIET, add_program_bytes, best, peak_method, run_round
 
 def sweep_configs(base, n_configs: int, steps: int):
     """n_configs configs of one static group (alpha fixed), varying the traced fields as a sweep does."""
-    from rote.sims.params import replace
-
     params = replace(base, steps=steps, log_every=steps)
     xis = np.round(np.linspace(0.0, 0.9, 19), 4)
     wds = (0.0, 5.0, 15.0, 20.0)
     return [replace(params, xi=float(xis[i % 19]), weight_decay=wds[(i // 19) % 4], seed=i) for i in range(n_configs)]
 
 
-def _plain_step_study():
-    """The grokking study with the training step differentiating the plain loss by ``jax.grad`` (the
-    step before the hand-written gradient), for a side-by-side row."""
-    import dataclasses
+def plain_loss(w, m, n, y):
+    """The study's loss differentiated by ``jax.grad`` (the step before the hand-written gradient)."""
+    return study_model.mse(study_model.forward(w, m, n), y)
 
-    from rote.sims.studies.grokking import STUDY, model
-    from rote.sims.studies.grokking import run as training
 
-    def plain_loss(w, m, n, y):
-        return model.mse(model.forward(w, m, n), y)
-
-    def run(params, key):  # the study's run with the plain loss
-        weights, curves = training.train(params, key, loss=plain_loss)
-        return {**curves, "ipr": model.neuron_ipr(weights)}
-
-    return dataclasses.replace(STUDY, run=run)
+def _plain_step_run(params, key):
+    """The study's run with the plain loss."""
+    weights, curves = training.train(params, key, loss=plain_loss)
+    return {**curves, "ipr": study_model.neuron_ipr(weights)}
 
 
 def engine_method(base, n_configs: int, steps: int, plain_step: bool = False):
-    """All n_configs through engine.run_chunk, in chunks of engine.choose_chunk_size."""
-    from rote.sims import engine
-    from rote.sims.studies.grokking import STUDY
-
-    study = _plain_step_study() if plain_step else STUDY
+    """All n_configs through the engine as a sweep runs them (``harness.engine_call``); ``plain_step``:
+    the study's step differentiating the plain loss by ``jax.grad``."""
+    study = dataclasses.replace(STUDY, run=_plain_step_run) if plain_step else STUDY
     cfgs = sweep_configs(base, n_configs, steps)
-    size = engine.choose_chunk_size(study, cfgs[0], n_configs)
-    engine.run_chunk(study, cfgs[:size], size)  # compile (cached per chunk size)
-
-    def go():
-        for start in range(0, n_configs, size):
-            engine.run_chunk(study, cfgs[start : start + size], size)
-
-    def program_bytes():
-        stacked = engine.stack_params(cfgs[:size])
-        return xla_bytes(engine._batched_run(study.run), stacked)
-
-    from rote.sims.studies.grokking.run import flops_per_step
-
-    return go, {"configs": n_configs, "steps": steps, "chunk": size, "chunks": -(-n_configs // size), "flops": n_configs * steps * flops_per_step(cfgs[0]),
-                "flops_incl_eval": sum(study.flops_per_config(c) for c in cfgs), "program_bytes": program_bytes}
+    go, work = harness.engine_call(study, cfgs)
+    return go, {**work, "steps": steps, "flops": n_configs * steps * training.flops_per_step(cfgs[0]),
+                "flops_incl_eval": sum(study.flops_per_config(c) for c in cfgs)}
 
 
 def loop_method(base, steps: int, fast: bool):
-    """One config, a jit'd step with donated buffers, a Python loop over steps."""
-    import optax
-
-    from rote.sims.params import replace
-    from rote.sims.studies.grokking import gradient, model
-    from rote.sims.studies.grokking import run as training
-
+    """One config, a jit'd step with donated buffers, a Python loop over steps (``harness.python_loop``);
+    ``fast``: the study's hand-written gradient, else ``jax.grad`` of the plain loss."""
     params = replace(base, xi=0.35, weight_decay=5.0)
     key = jax.random.PRNGKey(0)
     data = training.make_data(params, key)
     k = params.n_train
     m, n, y = data["m"][:k], data["n"][:k], data["noisy"][:k]
     opt = optax.adamw(params.lr, b1=0.9, b2=0.98, eps=1e-8, weight_decay=params.weight_decay)
-    loss = gradient.train_loss if fast else (lambda w, m, n, y: model.mse(model.forward(w, m, n), y))
+    loss = gradient.train_loss if fast else plain_loss
 
     @functools.partial(jax.jit, donate_argnums=(0, 1))
     def step(w, state):
@@ -173,20 +139,8 @@ def loop_method(base, steps: int, fast: bool):
         updates, state = opt.update(grads, state, w)
         return optax.apply_updates(w, updates), state
 
-    w0 = model.init_weights(params, key)
-    fresh = lambda: (jax.tree_util.tree_map(jnp.copy, w0), opt.init(w0))  # noqa: E731 (donated each call)
-    jax.block_until_ready(step(*fresh()))  # compile
-
-    def go():
-        w, state = fresh()
-        for _ in range(steps):
-            w, state = step(w, state)
-        jax.block_until_ready(w)
-
-    def program_bytes():
-        return xla_bytes(step, *fresh())
-
-    return go, {"configs": 1, "steps": steps, "flops": steps * training.flops_per_step(params), "program_bytes": program_bytes}
+    go, work = harness.python_loop(step, study_model.init_weights(params, key), opt, [()] * steps)
+    return go, {**work, "flops": steps * training.flops_per_step(params)}
 
 
 def torch_reference_model(p: int, N: int, gen=None):
@@ -296,91 +250,68 @@ def torch_method(base, steps: int, variant: str, threads: int | None = None, xi:
         import torch.nn.functional as F
     except ImportError:
         return None
-    from rote.sims.studies.grokking import run as training
-
     p, N, k = base.p, base.N, base.n_train
     gen = torch.Generator().manual_seed(0)
-    extra = {}
+    n_threads = threads or torch.get_num_threads()
+    work = {"configs": 1, "steps": steps, "flops": steps * training.flops_per_step(base), "threads": n_threads}
     if variant == "reference":
         d = torch_reference_data(p, k, xi, gen)
-        model = torch_reference_model(p, N, gen)
-        weights = list(model.parameters())
-        opt = torch.optim.AdamW(weights, lr=0.01, betas=(0.9, 0.98), eps=1e-8, weight_decay=weight_decay)
+        ref_model = torch_reference_model(p, N, gen)
+        opt = torch.optim.AdamW(list(ref_model.parameters()), lr=0.01, betas=(0.9, 0.98), eps=1e-8, weight_decay=weight_decay)
 
         def train():
             for _ in range(steps):  # the reference's epochs without logging (1999 of its 2000)
-                torch_reference_epoch(model, opt, d, if_data=False)
+                torch_reference_epoch(ref_model, opt, d, if_data=False)
 
-        extra["logging_epoch"] = lambda: torch_reference_epoch(model, opt, d, if_data=True)
+        work["logging_epoch"] = harness.with_threads(lambda: torch_reference_epoch(ref_model, opt, d, if_data=True), n_threads)
+        return harness.with_threads(train, n_threads), work
+    order = torch.randperm(p * p, generator=gen)[:k]
+    m, n = order // p, order % p
+    y = (m + n) % p
+    std = 0.25**0.5 / (2 * N) ** (1 / 3)  # the reference's init, = (16 N)^(-1/3)
+    if variant == "one-hot":
+        X = torch.cat([F.one_hot(m, p), F.one_hot(n, p)], dim=1).float()  # (M, 2p), built once, as the reference
+        fc1, fc2 = torch.nn.Linear(2 * p, N, bias=False), torch.nn.Linear(N, p, bias=False)
+        for lin in (fc1, fc2):
+            torch.nn.init.normal_(lin.weight, 0.0, std, generator=gen)
+        weights = [fc1.weight, fc2.weight]
+
+        def forward():
+            return fc2(torch.pow(fc1(X), 2))
+
     else:
-        order = torch.randperm(p * p, generator=gen)[:k]
-        m, n = order // p, order % p
-        y = (m + n) % p
-        std = 0.25**0.5 / (2 * N) ** (1 / 3)  # the reference's init, = (16 N)^(-1/3)
-        if variant == "one-hot":
-            X = torch.cat([F.one_hot(m, p), F.one_hot(n, p)], dim=1).float()  # (M, 2p), built once, as the reference
-            fc1, fc2 = torch.nn.Linear(2 * p, N, bias=False), torch.nn.Linear(N, p, bias=False)
-            for lin in (fc1, fc2):
-                torch.nn.init.normal_(lin.weight, 0.0, std, generator=gen)
-            weights = [fc1.weight, fc2.weight]
+        U, V, W = (torch.nn.Parameter(std * torch.randn(*s, generator=gen)) for s in ((p, N), (p, N), (N, p)))
+        weights = [U, V, W]
 
-            def forward():
-                return fc2(torch.pow(fc1(X), 2))
+        def forward():
+            h = U[m] + V[n]
+            return torch.pow(h, 2) @ W
 
-        else:
-            U, V, W = (torch.nn.Parameter(std * torch.randn(*s, generator=gen)) for s in ((p, N), (p, N), (N, p)))
-            weights = [U, V, W]
+    opt = torch.optim.AdamW(weights, lr=0.01, betas=(0.9, 0.98), eps=1e-8, weight_decay=weight_decay)
 
-            def forward():
-                h = U[m] + V[n]
-                return torch.pow(h, 2) @ W
+    def train():
+        for _ in range(steps):
+            opt.zero_grad()
+            loss = F.mse_loss(forward(), F.one_hot(y, p).float())
+            loss.backward()
+            opt.step()
 
-        opt = torch.optim.AdamW(weights, lr=0.01, betas=(0.9, 0.98), eps=1e-8, weight_decay=weight_decay)
-
-        def train():
-            for _ in range(steps):
-                opt.zero_grad()
-                loss = F.mse_loss(forward(), F.one_hot(y, p).float())
-                loss.backward()
-                opt.step()
-
-    n_threads = threads or torch.get_num_threads()
-
-    def with_threads(fn):
-        def go():
-            before = torch.get_num_threads()
-            torch.set_num_threads(n_threads)
-            try:
-                return fn()
-            finally:
-                torch.set_num_threads(before)
-
-        return go
-
-    if "logging_epoch" in extra:
-        extra["logging_epoch"] = with_threads(extra["logging_epoch"])
-    return with_threads(train), {"configs": 1, "steps": steps, "flops": steps * training.flops_per_step(base), "threads": n_threads, **extra}
+    return harness.with_threads(train, n_threads), work
 
 
 def torch_methods(base, steps: int, methods: dict, variants=("reference", "one-hot", "gather")) -> None:
     """Add the torch rows to ``methods``: each variant at torch's default threads and, if that differs,
-    at one thread (on this shared 2-core machine two OpenMP threads degrade badly when another process
-    takes a core; the ratios use the faster setting)."""
-    try:
-        import torch
-    except ImportError:
-        return
-    default = torch.get_num_threads()
+    at one thread (``harness.torch_thread_counts``; the ratios use the faster setting)."""
+    counts = harness.torch_thread_counts()
     for variant in variants:
-        for threads in sorted({default, 1}, reverse=True):
-            name = f"torch {variant}" if threads == default else f"torch {variant}, {threads} thread"
+        for threads in counts:
+            name = f"torch {variant}" if threads == counts[0] else f"torch {variant}, {threads} thread"
             methods[name] = torch_method(base, steps, variant, threads=threads)  # not called before the rounds: its first sample is its first call
 
 
 def best_torch(rows, variant: str = "reference") -> dict | None:
     """The fastest row of a torch variant over its thread settings."""
-    rows = [r for r in rows if r["method"] == f"torch {variant}" or r["method"].startswith(f"torch {variant},")]
-    return min(rows, key=lambda r: r["ms_per_config_step"]) if rows else None
+    return harness.fastest(rows, lambda m: m == f"torch {variant}" or m.startswith(f"torch {variant},"), "ms_per_config_step")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -389,82 +320,58 @@ def best_torch(rows, variant: str = "reference") -> dict | None:
 
 
 def summarize(name: str, work: dict, samples: list[dict], peak_gflops: float) -> dict:
-    b = best(samples)
+    """``harness.row`` per config-step: ms (best and median), config-steps/s, configs/s, the rate with the
+    engine's evaluations credited, CPU ms."""
+    r = harness.row(name, work, samples, peak_gflops)
     config_steps = work["configs"] * work["steps"]
-    gflops = work["flops"] / b["wall"] / 1e9
-    row = {
-        "method": name,
-        "configs": work["configs"],
-        "steps": work["steps"],
-        "chunk": work.get("chunk"),
-        "ms_per_config_step": 1e3 * b["wall"] / config_steps,
-        "ms_per_config_step_median": 1e3 * b["median"] / config_steps,
-        "config_steps_per_s": config_steps / b["wall"],
-        "configs_per_s": work["configs"] / b["wall"],
-        "gflops": gflops,
-        "fraction_of_peak": gflops / peak_gflops,
-        "gflops_incl_eval": work.get("flops_incl_eval", work["flops"]) / b["wall"] / 1e9,
-        "cpu_ms_per_config_step": 1e3 * b["cpu"] / config_steps,
-        "quiet_samples": b["quiet"],
-        "others_mean": b["others_mean"],
-        "wall_s": b["wall"],
-        "rss_peak_bytes": b["rss"],
-        "samples": samples,
-    }
-    if "threads" in work:
-        row["threads"] = work["threads"]
-    return row
+    r.update({"ms_per_config_step": 1e3 * r["wall_s"] / config_steps, "ms_per_config_step_median": 1e3 * r["wall_s_median"] / config_steps,
+              "config_steps_per_s": config_steps / r["wall_s"], "configs_per_s": work["configs"] / r["wall_s"],
+              "gflops_incl_eval": work.get("flops_incl_eval", work["flops"]) / r["wall_s"] / 1e9,
+              "cpu_ms_per_config_step": 1e3 * r["cpu_s"] / config_steps})
+    return r
 
 
-def section_methods(args, base, log) -> dict:
-    """Every method at one problem size, side by side."""
+def _base(args):
+    return GrokkingParams(p=args.p, N=args.N, alpha=args.alpha, steps=args.steps, log_every=args.steps)
+
+
+def section_methods(args, result) -> dict:
+    """Every method at one problem size, side by side, and the headline ratios."""
+    base = _base(args)
     log(f"methods at p {base.p}, N {base.N}, alpha {base.alpha}: building and compiling")
-    methods = {"peak": peak_method(args.peak_size, args.peak_reps)}
     engine_sizes = sorted({1, *args.engine_configs})
-    for c in engine_sizes:
-        methods[f"engine x{c}"] = engine_method(base, c, args.steps)
+    methods = {f"engine x{c}": engine_method(base, c, args.steps) for c in engine_sizes}
     chunk = methods[f"engine x{max(engine_sizes)}"][1]["chunk"]
     methods[f"engine x{chunk} plain step"] = engine_method(base, chunk, args.steps, plain_step=True)
     methods["loop"] = loop_method(base, args.steps, fast=False)
     methods["loop (fast step)"] = loop_method(base, args.steps, fast=True)
     torch_methods(base, args.torch_steps, methods)
-    samples = run_rounds(methods, args.rounds, log)
-    peak_gflops = max(methods["peak"][1]["flops"] / s["wall"] / 1e9 for s in samples["peak"])
-    rows = {}
-    for name, (fn, work) in methods.items():
-        if name == "peak":
-            continue
-        rows[name] = summarize(name, work, samples[name], peak_gflops)
-    add_program_bytes(methods, rows)
+    sec = {"p": base.p, "N": base.N, "alpha": base.alpha, "n_train": base.n_train, **harness.measure(methods, args, summarize)}
     if "torch reference" in methods:  # the reference's logging epoch (once per 2000 epochs), timed apart at default threads
         log("  torch reference: the reference's logging epoch")
         b = best([timed(methods["torch reference"][1]["logging_epoch"]) for _ in range(2)])
-        for name in rows:
-            if name.startswith("torch reference"):
-                rows[name]["logging_epoch_ms"], rows[name]["logging_epoch_quiet"] = 1e3 * b["wall"], b["quiet"]
-    peak = {"gflops": peak_gflops, "size": args.peak_size, "samples": samples["peak"], "quiet_samples": best(samples["peak"])["quiet"]}
-    return {"p": base.p, "N": base.N, "alpha": base.alpha, "n_train": base.n_train, "peak": peak, "rows": list(rows.values())}
+        for r in sec["rows"]:
+            if r["method"].startswith("torch reference"):
+                r["logging_epoch_ms"], r["logging_epoch_quiet"] = 1e3 * b["wall"], b["quiet"]
+    sec["headline"] = headline(sec)
+    return sec
 
 
-def section_grid(args, base, peak_gflops: float, log) -> dict:
-    """Cost against the number of configs (engine only; chunks by choose_chunk_size)."""
-    rows = []
+def section_grid(args, result) -> dict:
+    """Cost against the number of configs (engine only; chunks by choose_chunk_size); grids of 64 configs
+    and more are sampled once."""
+    base = _base(args)
+    methods = {}
     for c in args.grid:
         steps = args.steps if c <= 8 else args.grid_steps
         log(f"grid: {c} configs x {steps} steps")
-        fn, work = engine_method(base, c, steps)
-        samples = [timed(fn) for _ in range(1 if c >= 64 else args.rounds)]
-        row = summarize(f"engine x{c}", work, samples, peak_gflops)
-        row["xla_bytes"] = work["program_bytes"]()
-        rows.append(row)
-    return {"p": base.p, "N": base.N, "rows": rows}
+        methods[f"engine x{c}"] = engine_method(base, c, steps)
+    sec = harness.measure(methods, args, summarize, once=lambda work: work["configs"] >= 64)
+    return {"p": base.p, "N": base.N, "peak_gflops": sec["peak"]["gflops"], "rows": sec["rows"]}
 
 
-def section_sizes(args, log) -> dict:
+def section_sizes(args, result) -> dict:
     """Cost against the problem size (p, N): engine (one chunk), loops and torch, side by side."""
-    from rote.sims.params import replace
-    from rote.sims.studies.grokking.params import GrokkingParams
-
     out = []
     for spec in args.sizes:
         p, N = (int(x) for x in spec.split(","))
@@ -474,10 +381,7 @@ def section_sizes(args, log) -> dict:
         steps -= steps % 10
         base = replace(base, steps=steps, log_every=steps)
         log(f"size p {p}, N {N}: {steps} steps per call")
-        from rote.sims import engine
-        from rote.sims.studies.grokking import STUDY
-
-        chunk = engine.choose_chunk_size(STUDY, base, 4096)
+        chunk = engine.choose_chunk_size(STUDY, base)
         methods = {
             f"engine x{chunk}": engine_method(base, chunk, steps),
             f"engine x{chunk} plain step": engine_method(base, chunk, steps, plain_step=True),
@@ -488,13 +392,9 @@ def section_sizes(args, log) -> dict:
             m = torch_method(base, max(2, steps // 5), variant)
             if m is not None:
                 methods[f"torch {variant}"] = m
-        methods["peak"] = peak_method(args.peak_size, args.peak_reps)
-        samples = run_rounds(methods, args.size_rounds, log)
-        peak_gflops = max(methods["peak"][1]["flops"] / s["wall"] / 1e9 for s in samples["peak"])
-        rows = {name: summarize(name, work, samples[name], peak_gflops) for name, (fn, work) in methods.items() if name != "peak"}
-        add_program_bytes(methods, rows)
-        rows = list(rows.values())
-        out.append({"p": p, "N": N, "alpha": args.alpha, "n_train": base.n_train, "flops_per_step": flops, "peak_gflops": peak_gflops, "rows": rows})
+        sec = harness.measure(methods, args, summarize, rounds=args.size_rounds)
+        out.append({"p": p, "N": N, "alpha": args.alpha, "n_train": base.n_train, "flops_per_step": flops, "peak_gflops": sec["peak"]["gflops"],
+                    "rows": sec["rows"]})
     return {"sizes": out}
 
 
@@ -503,18 +403,11 @@ def section_sizes(args, log) -> dict:
 # --------------------------------------------------------------------------------------------------
 
 
-def _mb(b):
-    return f"{b / 2**20:.0f}" if b is not None else "-"
-
-
-REFERENCE_EPOCHS = 2000  # the reference's epochs per configuration (Training_scripts/phase_diagrams_wd.py); it logs at the last
-
-
 def headline(sec: dict) -> dict:
-    """The issue's ratios: the engine as a sweep runs it (the 'engine xC' row with the most configs) vs
+    """The headline ratios: the engine as a sweep runs it (the 'engine xC' row with the most configs) vs
     the torch reference loop (its faster thread setting; with its logging epoch amortised over 2000
     epochs, and without) and vs the same math without the reference's per-epoch extras (torch one-hot,
-    its faster thread setting)."""
+    its faster thread setting). Target: engine >= 20x the torch reference loop per config-step."""
     rows = sec["rows"]
     eng = max((r for r in rows if r["method"].startswith("engine x") and "plain" not in r["method"]), key=lambda r: r["configs"])
     out = {"engine": eng["method"], "engine_ms": eng["ms_per_config_step"], "engine_fraction_of_peak": eng["fraction_of_peak"]}
@@ -533,26 +426,24 @@ def headline(sec: dict) -> dict:
     return out
 
 
-def print_methods(sec: dict) -> None:
+PER_STEP_COLUMNS = [harness.col("chunk", 5, lambda r: str(r["chunk"] or "")), harness.col("ms/cfg-step", 11, "{ms_per_config_step:.2f}")]
+
+
+def print_methods(sec: dict, result=None) -> None:
     rows = sec["rows"]
-    ref = {r["method"]: r["ms_per_config_step"] for r in rows}
+    loop = next((r for r in rows if r["method"] == "loop"), None)
     bt = best_torch(rows, "reference") or best_torch(rows, "one-hot")
-    loop_ms, torch_ms = ref.get("loop"), bt["ms_per_config_step"] if bt else None
     print(f"\n== methods side by side: p {sec['p']}, N {sec['N']}, alpha {sec['alpha']} (M = {sec['n_train']} train rows); "
           f"fp32 matmul peak {sec['peak']['gflops']:.0f} GFLOP/s (n={sec['peak']['size']}, quiet samples {sec['peak']['quiet_samples']}); "
           f"vs torch = against {bt['method'] if bt else '-'}")
-    print(f"{'method':26s} {'chunk':>5s} {'ms/cfg-step':>11s} {'(median)':>9s} {'cfg-steps/s':>11s} {'configs/s':>9s} {'GFLOP/s':>8s} {'of peak':>7s} "
-          f"{'vs loop':>8s} {'vs torch':>8s} {'rss MB':>6s} {'xla MB':>6s} {'quiet':>6s}")
-    for r in rows:
-        vs_loop = f"{loop_ms / r['ms_per_config_step']:.2f}x" if loop_ms else "-"
-        vs_torch = f"{torch_ms / r['ms_per_config_step']:.1f}x" if torch_ms else "-"
-        print(f"{r['method']:26s} {r['chunk'] or '':>5} {r['ms_per_config_step']:11.2f} {r['ms_per_config_step_median']:9.2f} "
-              f"{r['config_steps_per_s']:11.1f} {r['configs_per_s']:9.2f} {r['gflops']:8.1f} {100 * r['fraction_of_peak']:6.1f}% {vs_loop:>8s} {vs_torch:>8s} "
-              f"{_mb(r.get('rss_peak_bytes')):>6s} {_mb(r.get('xla_bytes')):>6s} {r['quiet_samples']:>6s}")
-    h = headline(sec)
-    sec["headline"] = h
+    col, ratio = harness.col, harness.ratio_col
+    harness.table(rows, [col("method", 26, "{method}", "<"), *PER_STEP_COLUMNS, col("(median)", 9, "{ms_per_config_step_median:.2f}"),
+                         col("cfg-steps/s", 11, "{config_steps_per_s:.1f}"), col("configs/s", 9, "{configs_per_s:.2f}"), col("GFLOP/s", 8, "{gflops:.1f}"),
+                         harness.OF_PEAK, ratio("vs loop", 8, "ms_per_config_step", loop and loop["ms_per_config_step"], "{:.2f}x"),
+                         ratio("vs torch", 8, "ms_per_config_step", bt and bt["ms_per_config_step"]), *harness.memory_columns()])
+    h = sec["headline"]
     if "torch_reference_ms" in h:
-        print(f"   issue target (engine >= 20x the torch reference loop per config-step): {'MET' if h['target_20x_met'] else 'MISSED'}: "
+        print(f"   target (engine >= 20x the torch reference loop per config-step): {'MET' if h['target_20x_met'] else 'MISSED'}: "
               f"{h['engine']} {h['engine_ms']:.2f} ms vs {h['torch_reference']} {h['torch_reference_ms']:.2f} ms = {h['engine_vs_torch_reference']:.1f}x")
         if "torch_reference_logging_epoch_ms" in h:
             print(f"   the reference's logging epoch (evaluations + IPR, once per {REFERENCE_EPOCHS}): {h['torch_reference_logging_epoch_ms']:.0f} ms; "
@@ -561,18 +452,17 @@ def print_methods(sec: dict) -> None:
         print(f"   same math without the reference's per-epoch extras ({h['torch_one_hot']}): {h['torch_one_hot_ms']:.2f} ms = {h['engine_vs_torch_one_hot']:.1f}x")
 
 
-def print_grid(sec: dict) -> None:
-    print(f"\n== cost against grid size (engine; chunks by choose_chunk_size), p {sec['p']}, N {sec['N']}; each run logs at "
-          "step 0 and at its last step (two evaluations over all p^2 pairs: at 10 steps they and the setup take about a quarter of the time)")
-    print(f"{'configs':>7s} {'steps':>5s} {'chunk':>5s} {'chunks':>6s} {'wall s':>7s} {'ms/cfg-step':>11s} {'configs/s':>9s} "
-          f"{'GFLOP/s':>8s} {'of peak':>7s} {'rss MB':>6s} {'xla MB/chunk':>12s}")
-    for r in sec["rows"]:
-        chunks = -(-r["configs"] // r["chunk"])
-        print(f"{r['configs']:7d} {r['steps']:5d} {r['chunk']:5d} {chunks:6d} {r['wall_s']:7.2f} {r['ms_per_config_step']:11.2f} "
-              f"{r['configs_per_s']:9.2f} {r['gflops']:8.1f} {100 * r['fraction_of_peak']:6.1f}% {_mb(r.get('rss_peak_bytes')):>6s} {_mb(r.get('xla_bytes')):>12s}")
+def print_grid(sec: dict, result=None) -> None:
+    print(f"\n== cost against grid size (engine; chunks by choose_chunk_size), p {sec['p']}, N {sec['N']}, peak {sec['peak_gflops']:.0f} GFLOP/s; "
+          "each run logs at step 0 and at its last step (two evaluations over all p^2 pairs: at 10 steps they and the setup take about a quarter of the time)")
+    col = harness.col
+    harness.table(sec["rows"], [col("configs", 7, "{configs:d}"), col("steps", 5, "{steps:d}"), *PER_STEP_COLUMNS[:1],
+                                col("chunks", 6, lambda r: str(-(-r["configs"] // r["chunk"]))), col("wall s", 7, "{wall_s:.2f}"), *PER_STEP_COLUMNS[1:],
+                                col("configs/s", 9, "{configs_per_s:.2f}"), col("GFLOP/s", 8, "{gflops:.1f}"), harness.OF_PEAK,
+                                *harness.memory_columns("xla MB/chunk")])
 
 
-def print_sizes(sec: dict) -> None:
+def print_sizes(sec: dict, result=None) -> None:
     print("\n== cost against problem size (alpha fixed): ms per config-step, fraction of peak, and how many times")
     print("   slower than the engine each other method is (torch at its default threads)")
     for s in sec["sizes"]:
@@ -585,71 +475,28 @@ def print_sizes(sec: dict) -> None:
         print("p %3d, N %4d (M %d, %.3f GFLOP/step, peak %.0f GFLOP/s): %s" % (s["p"], s["N"], s["n_train"], s["flops_per_step"] / 1e9, s["peak_gflops"], "; ".join(parts)))
 
 
+SECTIONS = {"methods": (section_methods, print_methods), "grid": (section_grid, print_grid), "sizes": (section_sizes, print_sizes)}
+LEGEND = ("ms/cfg-step = wall / (configs x steps), best quiet sample (median beside it); configs/s at the call's steps; "
+          "GFLOP/s credits 6 M N p per config-step to every method (the engine's evaluations are overhead)")
+
+
 def main(argv=None) -> dict:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = harness.parser(__doc__, sections=SECTIONS, json_path="bench_out/grokking.json", wait_quiet=20.0, wait_budget=120.0,
+                        quick="grid 1 8 64, two rounds, two sizes")
     ap.add_argument("--p", type=int, default=97)
     ap.add_argument("--N", type=int, default=500)
     ap.add_argument("--alpha", type=float, default=0.5)
     ap.add_argument("--steps", type=int, default=50, help="steps per measured call (methods section; grid sizes <= 8)")
     ap.add_argument("--torch-steps", type=int, default=10)
     ap.add_argument("--engine-configs", type=int, nargs="+", default=[4, 8], help="engine rows besides x1 in the methods section")
-    ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--grid", type=int, nargs="+", default=[1, 8, 64, 512])
     ap.add_argument("--grid-steps", type=int, default=10, help="steps for grid sizes above 8")
     ap.add_argument("--sizes", nargs="+", default=["23,64", "47,192", "59,256", "97,500"], help="p,N pairs")
     ap.add_argument("--size-rounds", type=int, default=2)
-    ap.add_argument("--peak-size", type=int, default=2048)
-    ap.add_argument("--peak-reps", type=int, default=3)
-    ap.add_argument("--sections", nargs="+", default=["methods", "grid", "sizes"], choices=["methods", "grid", "sizes"])
-    ap.add_argument("--wait-quiet", type=float, default=20.0, metavar="S",
-                    help="before each sample wait up to S seconds for other processes to go quiet (0: never wait)")
-    ap.add_argument("--wait-budget", type=float, default=120.0, metavar="S", help="at most S seconds of such waiting over the whole run")
-    ap.add_argument("--quick", action="store_true", help="grid 1 8 64, two rounds, two sizes")
-    ap.add_argument("--json", default="bench_out/grokking.json")
     args = ap.parse_args(argv)
     if args.quick:
         args.grid, args.rounds, args.sizes = [1, 8, 64], 2, ["47,192", "97,500"]
-    common.WAIT_QUIET_S, common.WAIT_BUDGET_S = args.wait_quiet, args.wait_budget
-    t_start, load_start = time.perf_counter(), os.getloadavg()
-
-    from rote.sims.studies.grokking.params import GrokkingParams
-
-    log = common.log
-    base = GrokkingParams(p=args.p, N=args.N, alpha=args.alpha, steps=args.steps, log_every=args.steps)
-    machine = common.machine_info()
-    log(f"machine: {machine}")
-    result = {"args": vars(args), "machine": machine, "quiet_threshold": QUIET}
-    peak_gflops = None
-    if "methods" in args.sections:
-        result["methods"] = section_methods(args, base, log)
-        peak_gflops = result["methods"]["peak"]["gflops"]
-    if "grid" in args.sections:
-        if peak_gflops is None:
-            fn, work = peak_method(args.peak_size, args.peak_reps)
-            peak_gflops = max(work["flops"] / timed(fn)["wall"] / 1e9 for _ in range(3))
-        result["grid"] = section_grid(args, base, peak_gflops, log)
-    if "sizes" in args.sections:
-        result["sizes"] = section_sizes(args, log)
-
-    print(f"\nmachine: {machine['processor']}, {machine['cpus']} CPUs, {machine['devices']}x {machine['device']} ({machine['backend']}), "
-          f"JAX {machine['jax']}, {machine['torch']}")
-    print("ms/cfg-step = wall / (configs x steps), best quiet sample (median beside it); configs/s at the call's steps; "
-          "GFLOP/s credits 6 M N p per config-step to every method (the engine's evaluations are overhead); "
-          "rss = peak resident-set rise, xla = the compiled program's buffers")
-    result["wall_s"], result["waited_for_quiet_s"] = time.perf_counter() - t_start, common.waited_s()
-    print(f"run {result['wall_s']:.0f} s, of which {result['waited_for_quiet_s']:.0f} s waiting for quiet (--wait-quiet {args.wait_quiet:g}, --wait-budget {args.wait_budget:g}); "
-          f"load average (1, 5, 15 min) at start {' '.join(f'{x:.2f}' for x in load_start)}, at end {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    if "methods" in result:
-        print_methods(result["methods"])
-    if "grid" in result:
-        print_grid(result["grid"])
-    if "sizes" in result:
-        print_sizes(result["sizes"])
-    out = Path(args.json)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=1, default=str))
-    print(f"\nwrote {out}")
-    return result
+    return harness.run(args, SECTIONS, LEGEND)
 
 
 if __name__ == "__main__":

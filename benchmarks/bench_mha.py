@@ -42,15 +42,11 @@ credits each method the FLOPs of its own form (``forward_flops``), so a folded f
 exceed the peak while its executed rate cannot. The engine's evaluations (a forward over the T examples at
 step 0 and at every log; 3 per call here) are not credited: they are overhead.
 
-Peak memory, two measures (as benchmarks/bench_grokking.py): ``rss``: the rise of the process's peak
-resident set over the resident set just before the measured call (a lower bound after a warm-up call;
-torch is measured on its first call); ``xla``: the compiled program's own buffers.
-
-Timing: each sample records the wall time and the fraction of the machine's CPU other processes used
-meanwhile (/proc/stat minus this process's CPU time). The best quiet sample (others under 5 % of the
-machine) is reported, or the best sample if none was quiet, with the share of quiet samples; medians
-and every sample are in the JSON. Before each sample the benchmark waits up to --wait-quiet seconds
-for a quiet half second, at most --wait-budget seconds over the whole run.
+Peak memory (``rss``: peak resident-set rise, a lower bound after a warm-up call, torch measured on
+its first call; ``xla``: the compiled program's buffers), timing (best quiet sample, medians and every
+sample in the JSON) and the JSON report: benchmarks/harness.py. Before each sample the benchmark waits
+up to --wait-quiet seconds (5) for a quiet half second, at most --wait-budget seconds (30) over the
+whole run.
 
     python benchmarks/bench_mha.py                 # everything (about 8 min on 2 cores)
     python benchmarks/bench_mha.py --quick         # methods and grid only, fewer rows and rounds (about 2 min)
@@ -59,11 +55,9 @@ for a quiet half second, at most --wait-budget seconds over the whole run.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import dataclasses
 import functools
-import json
 import math
 import sys
 import time
@@ -75,11 +69,10 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # the shared helpers beside this file
-import _bench_common as common  # noqa: E402
-from _bench_common import QUIET, add_program_bytes, best, peak_method, run_rounds, timed, xla_bytes  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the harness beside this file
+import harness  # noqa: E402
+from harness import best, log, xla_bytes  # noqa: E402
 
-from rote.sims import engine  # noqa: E402
 from rote.sims.nn import attend, masked_softmax, sinusoidal_positions, torch_linear_init, xavier_uniform  # noqa: E402
 from rote.sims.params import replace  # noqa: E402
 from rote.sims.studies.mha_capacity import STUDY  # noqa: E402
@@ -344,31 +337,20 @@ def sweep_configs(base, n_configs: int):
 
 
 def engine_method(base, n_configs: int, form: str = "position-0", compile_now: bool = True):
-    """All n_configs through engine.run_chunk, in chunks of engine.choose_chunk_size. form 'position-0':
+    """All n_configs through the engine as a sweep runs them (``harness.engine_call``). form 'position-0':
     the study's run as it is; 'proposed' / 'keys': the same run with ProposedAttention / its keys variant."""
     study = STUDY if form == "position-0" else proposed_study(form)
-    cfgs = sweep_configs(base, n_configs)
-    size = engine.choose_chunk_size(study, cfgs[0], n_configs)
-    if compile_now:
-        engine.run_chunk(study, cfgs[:size], size)  # compile (cached per run function and chunk size)
-
-    def go():
-        for start in range(0, n_configs, size):
-            engine.run_chunk(study, cfgs[start : start + size], size)
-
-    def program_bytes():
-        return xla_bytes(engine._batched_run(study.run), engine.stack_params(cfgs[:size]))
-
+    go, work = harness.engine_call(study, sweep_configs(base, n_configs), compile_now)
     evals = 1 + base.steps // base.log_every + 1  # forward passes over T per config and call
-    return go, _work(base, n_configs * base.T * base.steps, form, base.T, configs=n_configs, steps=base.steps, T=base.T, chunk=size,
-                     chunks=-(-n_configs // size), eval_examples=n_configs * base.T * evals, program_bytes=program_bytes)
+    return go, _work(base, n_configs * base.T * base.steps, form, base.T, steps=base.steps, T=base.T, eval_examples=n_configs * base.T * evals, **work)
+
 
 
 def scan_step_method(base, steps: int, form: str = "proposed", block: int | None = None):
     """``steps`` full-batch Adam steps over T examples in one jit'd ``lax.scan`` (the engine's inner loop,
     without its data generation and evaluations), optionally accumulating the gradient over example
     blocks of ``block`` rows (a ``lax.scan`` over blocks, summed): the same gradient to float rounding
-    with a cache-sized working set. Prototype of proposal 2 (large T)."""
+    with a cache-sized working set. A prototype for large T."""
     T = base.T
     queries, contexts, labels = study_run.make_data(base, jax.random.PRNGKey(0))
     _, variables = model_and_weights(base)
@@ -418,8 +400,8 @@ def _batches(T: int, steps: int, seed: int = 0) -> np.ndarray:
 
 def loop_method(base, steps: int, form: str = "full", T: int = 1024):
     """One config, a jit'd step over a batch of 256 (jax.grad + optax.adam with the official schedule,
-    buffers donated), a Python loop over steps. form: 'full' (official_full_logits), 'position-0' (the
-    study's model) or 'proposed'."""
+    buffers donated), a Python loop over steps (``harness.python_loop``). form: 'full'
+    (official_full_logits), 'position-0' (the study's model) or 'proposed'."""
     params = dataclasses.replace(base, T=T, T_max=T)
     queries, contexts, labels = study_run.make_data(params, jax.random.PRNGKey(0))
     _, variables = model_and_weights(params)
@@ -438,20 +420,8 @@ def loop_method(base, steps: int, form: str = "full", T: int = 1024):
         return optax.apply_updates(v, updates), state
 
     data = (queries, contexts, labels)
-    batches = [jnp.asarray(b) for b in _batches(T, steps)]
-    fresh = lambda: (jax.tree_util.tree_map(jnp.copy, variables), opt.init(variables))  # noqa: E731 (donated each call)
-    jax.block_until_ready(step(*fresh(), data, batches[0]))  # compile
-
-    def go():
-        v, state = fresh()
-        for idx in batches:
-            v, state = step(v, state, data, idx)
-        jax.block_until_ready(v)
-
-    def program_bytes():
-        return xla_bytes(step, *fresh(), data, batches[0])
-
-    return go, _work(params, steps * BATCH, form, BATCH, configs=1, steps=steps, T=T, program_bytes=program_bytes)
+    go, work = harness.python_loop(step, variables, opt, [(data, jnp.asarray(b)) for b in _batches(T, steps)])
+    return go, _work(params, steps * BATCH, form, BATCH, T=T, **work)
 
 
 def torch_method(base, steps: int, form: str = "official", T: int = 1024, threads: int | None = None):
@@ -477,35 +447,26 @@ def torch_method(base, steps: int, form: str = "official", T: int = 1024, thread
         opt, [torch.optim.lr_scheduler.LinearLR(opt, 0.01, 1.0, total_iters=warm), torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=total - warm)], milestones=[warm]
     )
     batches = [torch.from_numpy(b) for b in _batches(T, steps)]
-
     n_threads = threads or torch.get_num_threads()
 
-    def go():
-        before = torch.get_num_threads()
-        torch.set_num_threads(n_threads)
-        try:
-            for idx in batches:
-                loss = F.cross_entropy(model(X[idx]), y[idx])
-                loss.backward()
-                opt.step()
-                opt.zero_grad()
-                sched.step()
-        finally:
-            torch.set_num_threads(before)
+    def train():
+        for idx in batches:
+            loss = F.cross_entropy(model(X[idx]), y[idx])
+            loss.backward()
+            opt.step()
+            opt.zero_grad()
+            sched.step()
 
     exec_form = "full" if form == "official" else "position-0"
-    return go, _work(params, steps * BATCH, exec_form, BATCH, configs=1, steps=steps, T=T, threads=n_threads, torch=True)
+    return harness.with_threads(train, n_threads), _work(params, steps * BATCH, exec_form, BATCH, configs=1, steps=steps, T=T, threads=n_threads, torch=True)
 
 
 def torch_methods(base, steps: int, methods: dict, form: str = "official") -> None:
-    """Add the torch rows of a form to ``methods``: torch's default threads, and 1 thread if that differs."""
-    try:
-        import torch
-    except ImportError:
-        return
-    default = torch.get_num_threads()
-    for threads in sorted({default, 1}, reverse=True):
-        name = f"torch ({form})" if threads == default else f"torch ({form}, {threads} thread{'s' if threads > 1 else ''})"
+    """Add the torch rows of a form to ``methods``: torch's default threads, and 1 thread if that differs
+    (``harness.torch_thread_counts``)."""
+    counts = harness.torch_thread_counts()
+    for threads in counts:
+        name = f"torch ({form})" if threads == counts[0] else f"torch ({form}, {threads} thread{'s' if threads > 1 else ''})"
         methods[name] = torch_method(base, steps, form, threads=threads)  # not called before the rounds: its first sample is its first call
 
 
@@ -542,59 +503,34 @@ def loss_checks(params, batch: int = 64) -> dict:
     return out
 
 
+
+
 # --------------------------------------------------------------------------------------------------
 # Sections
 # --------------------------------------------------------------------------------------------------
 
 
 def summarize(name: str, work: dict, samples: list[dict], peak_gflops: float) -> dict:
-    b = best(samples)
-    ex = work["examples"]
-    row = {
-        "method": name,
-        "form": work["form"],
-        "configs": work.get("configs", 1),
-        "steps": work.get("steps"),
-        "T": work.get("T"),
-        "chunk": work.get("chunk"),
-        "examples_per_call": ex,
-        "ms_per_256_examples": 1e3 * b["wall"] * BATCH / ex,
-        "ms_per_256_examples_median": 1e3 * b["median"] * BATCH / ex,
-        "us_per_example": 1e6 * b["wall"] / ex,
-        "examples_per_s": ex / b["wall"],
-        "gflops": work["flops"] / b["wall"] / 1e9,
-        "fraction_of_peak": work["flops"] / b["wall"] / 1e9 / peak_gflops,
-        "exec_gflops": work["exec_flops"] / b["wall"] / 1e9,
-        "exec_fraction_of_peak": work["exec_flops"] / b["wall"] / 1e9 / peak_gflops,
-        "cpu_s": b["cpu"],
-        "quiet_samples": b["quiet"],
-        "others_at_best": b["others_at_best"],
-        "others_mean": b["others_mean"],
-        "wall_s": b["wall"],
-        "rss_peak_bytes": b["rss"],
-        "samples": samples,
-    }
-    if "configs" in work and work.get("chunk"):
-        row["ms_per_config_step"] = 1e3 * b["wall"] / (work["configs"] * work["steps"])
-        row["configs_per_s_at_call_steps"] = work["configs"] / b["wall"]
-        row["eval_examples_per_call"] = work.get("eval_examples")
-    if "threads" in work:
-        row["threads"] = work["threads"]
-    return row
+    """``harness.row`` per example: ms per 256 examples (best and median), us per example, examples/s, and
+    the rate in the FLOPs the method's form executes; per config-step for the engine."""
+    r = harness.row(name, work, samples, peak_gflops)
+    ex, wall = work["examples"], r["wall_s"]
+    r.update({"form": work["form"], "T": work.get("T"), "examples_per_call": ex, "ms_per_256_examples": 1e3 * wall * BATCH / ex,
+              "ms_per_256_examples_median": 1e3 * r["wall_s_median"] * BATCH / ex, "us_per_example": 1e6 * wall / ex, "examples_per_s": ex / wall,
+              "exec_gflops": work["exec_flops"] / wall / 1e9, "exec_fraction_of_peak": work["exec_flops"] / wall / 1e9 / peak_gflops})
+    if work.get("chunk"):
+        r.update({"ms_per_config_step": 1e3 * wall / (work["configs"] * work["steps"]), "configs_per_s_at_call_steps": work["configs"] / wall,
+                  "eval_examples_per_call": work.get("eval_examples")})
+    return r
 
 
-def _peak_from(methods, samples) -> float:
-    return max(methods["peak"][1]["flops"] / s["wall"] / 1e9 for s in samples["peak"])
-
-
-def section_methods(args, base, log) -> dict:
-    """Every method at the official defaults, side by side."""
+def section_methods(args, result) -> dict:
+    """Every method at the official defaults, side by side, and the headline ratios."""
+    base = official_params(T=args.T, steps=args.steps)
     log(f"methods at the official defaults (T {base.T} per engine config, {base.steps} steps per call): checks, building, compiling")
     checks = loss_checks(base)
     log(f"  losses on identical weights: {checks}")
-    methods = {"peak": peak_method(args.peak_size, args.peak_reps)}
-    for c in args.engine_configs:
-        methods[f"engine x{c}"] = engine_method(base, c)
+    methods = {f"engine x{c}": engine_method(base, c) for c in args.engine_configs}
     for c in args.engine_configs:
         methods[f"engine (proposed) x{c}"] = engine_method(base, c, "proposed")
     if not args.quick:
@@ -608,16 +544,14 @@ def section_methods(args, base, log) -> dict:
         mt = torch_method(base, 2 * args.torch_steps, "position-0")
         if mt is not None:
             methods["torch (position-0)"] = mt
-    samples = run_rounds(methods, args.rounds, log)
-    peak_gflops = _peak_from(methods, samples)
-    rows = {name: summarize(name, work, samples[name], peak_gflops) for name, (fn, work) in methods.items() if name != "peak"}
-    add_program_bytes(methods, rows)
-    peak = {"gflops": peak_gflops, "size": args.peak_size, "samples": samples["peak"], "quiet_samples": best(samples["peak"])["quiet"]}
-    return {"params": _describe(base), "checks": checks, "peak": peak, "rows": list(rows.values())}
+    sec = {"params": _describe(base), "checks": checks, **harness.measure(methods, args, summarize)}
+    sec["headline"] = headline(sec)
+    return sec
 
 
-def section_breakdown(args, base, log) -> dict:
+def section_breakdown(args, result) -> dict:
     """Where one training step of 256 examples goes (official defaults, one config, jit'd pieces)."""
+    base = official_params(T=args.T, steps=args.steps)
     log("breakdown: compiling the pieces of one step")
     q, c, y = study_run.make_data(base, jax.random.PRNGKey(0))
     _, v = model_and_weights(base)
@@ -678,45 +612,34 @@ def section_breakdown(args, base, log) -> dict:
             jax.block_until_ready(out)
 
         methods[name] = (go, {"reps": reps * (per[0] if per else 1), "flops": flops * reps})
-    methods["peak"] = peak_method(args.peak_size, args.peak_reps)
-    samples = run_rounds(methods, args.rounds, log)
-    peak_gflops = _peak_from(methods, samples)
-    rows = []
-    step_ms = None
-    for name, (fn, work) in methods.items():
-        if name == "peak":
-            continue
-        b = best(samples[name])
-        ms = 1e3 * b["wall"] / work["reps"]
-        step_ms = step_ms or ms
-        rows.append({"piece": name, "ms": ms, "share_of_study_step": ms / step_ms, "exec_gflops": work["flops"] / b["wall"] / 1e9,
-                     "exec_fraction_of_peak": work["flops"] / b["wall"] / 1e9 / peak_gflops, "quiet_samples": b["quiet"], "samples": samples[name]})
-    return {"params": _describe(base), "peak_gflops": peak_gflops, "rows": rows}
+
+    def piece(name, work, samples, peak_gflops):
+        b = best(samples)
+        return {"piece": name, "ms": 1e3 * b["wall"] / work["reps"], "exec_gflops": work["flops"] / b["wall"] / 1e9,
+                "exec_fraction_of_peak": work["flops"] / b["wall"] / 1e9 / peak_gflops, "quiet_samples": b["quiet"], "samples": samples}
+
+    sec = harness.measure(methods, args, piece)
+    for r in sec["rows"]:
+        r["share_of_study_step"] = r["ms"] / sec["rows"][0]["ms"]
+    return {"params": _describe(base), "peak_gflops": sec["peak"]["gflops"], "rows": sec["rows"]}
 
 
-def section_grid(args, log) -> dict:
-    """Cost against the number of configs (engine, study and proposed model) at a smaller model."""
+def section_grid(args, result) -> dict:
+    """Cost against the number of configs (engine, study and proposed model) at a smaller model; grids of 64
+    configs and more are sampled once."""
     small = official_params(d=args.grid_d, D=args.grid_d, n=args.grid_n, d_h=args.grid_d, H_max=args.grid_H, C=args.grid_C, T=args.grid_T, steps=args.grid_steps)
-    methods = {"peak": peak_method(args.peak_size, args.peak_reps)}
+    methods = {}
     for form in ("position-0", "proposed"):
         for c in args.grid:  # one compile per chunk size (1, then 4 for every larger grid)
             log(f"grid ({_describe(small)}): {form}, {c} configs x {small.steps} steps")
             methods[f"{form} x{c}"] = engine_method(small, c, form)
     methods["loop (full)"] = loop_method(small, args.loop_steps * 4, "full")
     torch_methods(small, args.torch_steps * 4, methods)
-    samples = {name: [] for name in methods}
-    for r in range(args.rounds):
-        for name, (fn, work) in methods.items():
-            if r == 0 or work.get("configs", 1) < 64:  # the big grids: one sample each
-                samples[name].append(timed(fn))
-        log(f"  round {r + 1}/{args.rounds} done")
-    peak_gflops = _peak_from(methods, samples)
-    rows = {name: summarize(name, work, samples[name], peak_gflops) for name, (fn, work) in methods.items() if name != "peak"}
-    add_program_bytes(methods, rows)
-    return {"params": _describe(small), "peak_gflops": peak_gflops, "rows": list(rows.values())}
+    sec = harness.measure(methods, args, summarize, once=lambda work: work["configs"] >= 64)
+    return {"params": _describe(small), "peak_gflops": sec["peak"]["gflops"], "rows": sec["rows"]}
 
 
-def section_sizes(args, log) -> dict:
+def section_sizes(args, result) -> dict:
     """Cost against the problem size (H, n, T) around the official defaults: engine (study and proposed)
     and torch (official); T only changes the engine (torch draws batches of 256 whatever T)."""
     out = []
@@ -738,13 +661,9 @@ def section_sizes(args, log) -> dict:
                 label = "study" if form == "position-0" else "proposed"
                 methods[f"scan ({label})"] = scan_step_method(base, args.scan_steps, form)
                 methods[f"scan ({label}, blocks of {args.block})"] = scan_step_method(base, args.scan_steps, form, args.block)
-        methods["peak"] = peak_method(args.peak_size, args.peak_reps)
-        samples = run_rounds(methods, args.size_rounds, log)
-        peak_gflops = _peak_from(methods, samples)
-        rows = {k: summarize(k, work, samples[k], peak_gflops) for k, (fn, work) in methods.items() if k != "peak"}
-        add_program_bytes(methods, rows)
+        sec = harness.measure(methods, args, summarize, rounds=args.size_rounds)
         out.append({"axis": name, "value": value, "params": _describe(base), "credited_flops_per_example": 3 * forward_flops(base, "position-0"),
-                    "peak_gflops": peak_gflops, "rows": list(rows.values())})
+                    "peak_gflops": sec["peak"]["gflops"], "rows": sec["rows"]})
     return {"sizes": out}
 
 
@@ -757,40 +676,16 @@ def _describe(p) -> str:
 # --------------------------------------------------------------------------------------------------
 
 
-def _mb(b):
-    return f"{b / 2**20:.0f}" if b is not None else "-"
-
-
-def _ratio(a, b, fmt="{:.1f}x"):
-    return fmt.format(a / b) if a and b else "-"
-
-
 def best_torch(rows) -> dict | None:
     """The fastest torch row of the official math (over its thread settings): the reference of the ratios."""
-    rows = [r for r in rows if r["method"].startswith("torch (official")]
-    return max(rows, key=lambda r: r["examples_per_s"]) if rows else None
-
-
-def print_rows(rows, peak_gflops, title):
-    ref = {r["method"]: r["examples_per_s"] for r in rows}
-    bt = best_torch(rows)
-    loop_eps, torch_eps = ref.get("loop (full)"), bt["examples_per_s"] if bt else None
-    print(title)
-    print(f"{'method':24s} {'chunk':>5s} {'ms/256 ex':>9s} {'(median)':>9s} {'us/ex':>7s} {'examples/s':>10s} {'GFLOP/s':>8s} {'of peak':>7s} "
-          f"{'exec GF/s':>9s} {'exec %':>6s} {'vs loop':>8s} {'vs torch':>8s} {'rss MB':>6s} {'xla MB':>6s} {'quiet':>6s}")
-    for r in rows:
-        print(f"{r['method']:24s} {r['chunk'] or '':>5} {r['ms_per_256_examples']:9.2f} {r['ms_per_256_examples_median']:9.2f} {r['us_per_example']:7.1f} "
-              f"{r['examples_per_s']:10.0f} {r['gflops']:8.1f} {100 * r['fraction_of_peak']:6.1f}% {r['exec_gflops']:9.1f} {100 * r['exec_fraction_of_peak']:5.1f}% "
-              f"{_ratio(r['examples_per_s'], loop_eps, '{:.2f}x'):>8s} {_ratio(r['examples_per_s'], torch_eps):>8s} "
-              f"{_mb(r.get('rss_peak_bytes')):>6s} {_mb(r.get('xla_bytes')):>6s} {r['quiet_samples']:>6s}")
+    return harness.fastest(rows, lambda m: m.startswith("torch (official"), "us_per_example")
 
 
 def headline(sec: dict) -> dict:
     """The headline ratios at the official defaults: the engine (the study as it is, the row with the most
     configs, i.e. chunks as a sweep cuts them) vs torch (its fastest thread setting) and vs the JAX loops;
-    the proposed engine likewise; fractions of peak."""
+    the proposed engine likewise; fractions of peak. Target: engine >= 50x torch per example."""
     rows = {r["method"]: r for r in sec["rows"]}
-    # the engine as a sweep runs it: the row with the most configs (chunks of choose_chunk_size)
     eng = max((r for k, r in rows.items() if k.startswith("engine x")), key=lambda r: r["configs"])
     prop = max((r for k, r in rows.items() if k.startswith("engine (proposed)")), key=lambda r: r["configs"], default=None)
     out = {"engine": eng["method"], "engine_examples_per_s": eng["examples_per_s"], "engine_fraction_of_peak": eng["fraction_of_peak"],
@@ -814,48 +709,56 @@ def headline(sec: dict) -> dict:
     return out
 
 
-def print_methods(sec: dict) -> None:
+def print_methods(sec: dict, result=None) -> None:
     c = sec["checks"]
     print(f"\n== methods side by side at the official defaults ({sec['params']}; loops and torch: batches of 256 of T = 1024); "
           f"fp32 matmul peak {sec['peak']['gflops']:.0f} GFLOP/s (n={sec['peak']['size']}, quiet samples {sec['peak']['quiet_samples']})")
     print("   losses on identical weights: " + ", ".join(f"{k} {v:.7f}" for k, v in c.items() if k not in ("max_abs_loss_diff", "proposed_grad_rel_diff"))
           + f"; spread {c['max_abs_loss_diff']:.1e}; proposed vs study gradient, max rel diff {c['proposed_grad_rel_diff']:.1e}")
-    print_rows(sec["rows"], sec["peak"]["gflops"], "")
-    h = headline(sec)
-    sec["headline"] = h
+    rows = sec["rows"]
+    loop, bt = next((r for r in rows if r["method"] == "loop (full)"), None), best_torch(rows)
+    col, ratio = harness.col, harness.ratio_col
+    harness.table(rows, [col("method", 24, "{method}", "<"), col("chunk", 5, lambda r: str(r["chunk"] or "")), col("ms/256 ex", 9, "{ms_per_256_examples:.2f}"),
+                         col("(median)", 9, "{ms_per_256_examples_median:.2f}"), col("us/ex", 7, "{us_per_example:.1f}"),
+                         col("examples/s", 10, "{examples_per_s:.0f}"), col("GFLOP/s", 8, "{gflops:.1f}"), harness.OF_PEAK,
+                         col("exec GF/s", 9, "{exec_gflops:.1f}"), col("exec %", 6, lambda r: f"{100 * r['exec_fraction_of_peak']:5.1f}%"),
+                         ratio("vs loop", 8, "examples_per_s", loop and loop["examples_per_s"], "{:.2f}x", faster="higher"),
+                         ratio("vs torch", 8, "examples_per_s", bt and bt["examples_per_s"], faster="higher"), *harness.memory_columns()])
+    h = sec["headline"]
     print("\n   ratios (examples/s): " + ", ".join(f"{k.replace('_vs_', ' vs ')} {v:.1f}x" for k, v in h.items() if "_vs_" in k))
     print(f"   engine ({h['engine']}) at {100 * h['engine_fraction_of_peak']:.1f}% of peak credited "
           f"({100 * h['engine_exec_fraction_of_peak']:.1f}% in FLOPs it executes)"
           + (f"; proposed ({h['proposed']}) at {100 * h['proposed_exec_fraction_of_peak']:.1f}% of peak in FLOPs it executes" if "proposed" in h else ""))
     if "target_50x_met_by_engine" in h:
-        print(f"   issue target (engine >= 50x torch per example): study's model {'MET' if h['target_50x_met_by_engine'] else 'MISSED'} "
+        print(f"   target (engine >= 50x torch per example): study's model {'MET' if h['target_50x_met_by_engine'] else 'MISSED'} "
               f"({h['engine_vs_torch (official)']:.1f}x)" + (f"; proposed model {'MET' if h['target_50x_met_by_proposed'] else 'MISSED'} "
                                                            f"({h['proposed_vs_torch (official)']:.1f}x)" if "proposed" in h else ""))
 
 
-def print_breakdown(sec: dict) -> None:
+def print_breakdown(sec: dict, result=None) -> None:
     print(f"\n== where a training step of 256 examples goes ({sec['params']}; one config, jit'd pieces, peak {sec['peak_gflops']:.0f} GFLOP/s)")
-    print(f"{'piece':32s} {'ms':>8s} {'vs study step':>13s} {'exec GFLOP/s':>12s} {'of peak':>7s} {'quiet':>6s}")
-    for r in sec["rows"]:
-        print(f"{r['piece']:32s} {r['ms']:8.2f} {100 * r['share_of_study_step']:12.1f}% {r['exec_gflops']:12.1f} {100 * r['exec_fraction_of_peak']:6.1f}% {r['quiet_samples']:>6s}")
+    col = harness.col
+    harness.table(sec["rows"], [col("piece", 32, "{piece}", "<"), col("ms", 8, "{ms:.2f}"), col("vs study step", 13, lambda r: f"{100 * r['share_of_study_step']:12.1f}%"),
+                                col("exec GFLOP/s", 12, "{exec_gflops:.1f}"), col("of peak", 7, lambda r: f"{100 * r['exec_fraction_of_peak']:6.1f}%"),
+                                col("quiet", 6, "{quiet_samples}")])
 
 
-def print_grid(sec: dict) -> None:
+def print_grid(sec: dict, result=None) -> None:
     print(f"\n== cost against grid size (engine; chunks by choose_chunk_size) at a smaller model: {sec['params']}; "
           f"peak {sec['peak_gflops']:.0f} GFLOP/s; each call also evaluates 3 times (step 0, last log, final)")
-    print(f"{'method':24s} {'configs':>7s} {'steps':>5s} {'chunk':>5s} {'wall s':>7s} {'ms/cfg-step':>11s} {'examples/s':>10s} {'GFLOP/s':>8s} "
-          f"{'of peak':>7s} {'rss MB':>6s} {'xla MB/chunk':>12s} {'quiet':>6s}")
-    for r in sec["rows"]:
-        mcs = r.get("ms_per_config_step", 1e3 * r["wall_s"] / r["steps"])
-        print(f"{r['method']:24s} {r['configs']:7d} {r['steps']:5d} {r['chunk'] or '':>5} {r['wall_s']:7.2f} {mcs:11.2f} {r['examples_per_s']:10.0f} "
-              f"{r['gflops']:8.1f} {100 * r['fraction_of_peak']:6.1f}% {_mb(r.get('rss_peak_bytes')):>6s} {_mb(r.get('xla_bytes')):>12s} {r['quiet_samples']:>6s}")
+    col = harness.col
+    harness.table(sec["rows"], [col("method", 24, "{method}", "<"), col("configs", 7, "{configs:d}"), col("steps", 5, "{steps:d}"),
+                                col("chunk", 5, lambda r: str(r["chunk"] or "")), col("wall s", 7, "{wall_s:.2f}"),
+                                col("ms/cfg-step", 11, lambda r: f"{r.get('ms_per_config_step', 1e3 * r['wall_s'] / r['steps']):.2f}"),
+                                col("examples/s", 10, "{examples_per_s:.0f}"), col("GFLOP/s", 8, "{gflops:.1f}"), harness.OF_PEAK,
+                                *harness.memory_columns("xla MB/chunk")])
 
 
-def print_sizes(sec: dict, defaults: dict | None = None) -> None:
-    """defaults: the methods section (its torch/loop rows serve the T rows, whose loops do not change)."""
+def print_sizes(sec: dict, result: dict) -> None:
+    """The methods section's torch rows serve the T rows, whose torch loop does not change."""
     print("\n== cost against problem size around the official defaults: examples/s, credited fraction of peak, "
           "and the engine's speed-up over torch (its faster thread setting; T rows: torch of the methods section, which draws batches of 256 whatever T)")
-    ref = best_torch(defaults["rows"]) if defaults else None
+    ref = best_torch(result["methods"]["rows"]) if "methods" in result else None
     for s in sec["sizes"]:
         rows = {r["method"]: r for r in s["rows"] if not r["method"].startswith("torch")}
         bt = best_torch(s["rows"]) or (ref if s["axis"] == "T" else None)
@@ -872,14 +775,20 @@ def print_sizes(sec: dict, defaults: dict | None = None) -> None:
         print(f"{s['axis']} = {s['value']:5d} ({s['params']}; {s['credited_flops_per_example'] / 1e6:.1f} MFLOP/ex): " + "; ".join(parts))
 
 
+SECTIONS = {"methods": (section_methods, print_methods), "breakdown": (section_breakdown, print_breakdown), "grid": (section_grid, print_grid),
+            "sizes": (section_sizes, print_sizes)}
+LEGEND = ("ms/256 ex = wall x 256 / examples processed (engine: configs x T x steps), best quiet sample (median beside it); "
+          "GFLOP/s credits every method 3 F per example, F the position-0 forward (forward_flops); exec = the FLOPs of the method's own form")
+
+
 def main(argv=None) -> dict:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = harness.parser(__doc__, sections=SECTIONS, json_path="bench_out/mha.json", wait_quiet=5.0, wait_budget=30.0,
+                        quick="methods (engine x4 only, fewer loops) and grid 1 8 64, two rounds (about 2 minutes)")
     ap.add_argument("--T", type=int, default=BATCH, help="examples per engine config (methods and breakdown sections)")
     ap.add_argument("--steps", type=int, default=20, help="engine steps per measured call (methods; grid sizes <= 8)")
     ap.add_argument("--loop-steps", type=int, default=8, help="steps per call of the full-form JAX loop (x4 for the proposed loop)")
     ap.add_argument("--torch-steps", type=int, default=2, help="torch steps per call at the defaults (scaled down for bigger sizes, x4 at the grid's model)")
     ap.add_argument("--engine-configs", type=int, nargs="+", default=[1, 4], help="engine rows in the methods section")
-    ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--grid", type=int, nargs="+", default=[1, 8, 64, 512])
     ap.add_argument("--grid-steps", type=int, default=20, help="steps per call in the grid section")
     ap.add_argument("--grid-d", type=int, default=16, help="d = D = d_h of the grid section's model")
@@ -893,71 +802,11 @@ def main(argv=None) -> dict:
     ap.add_argument("--block", type=int, default=512, help="example block of the blocked-gradient rows (T sizes)")
     ap.add_argument("--size-configs", type=int, default=1, help="engine configs per size row")
     ap.add_argument("--size-rounds", type=int, default=2)
-    ap.add_argument("--peak-size", type=int, default=2048)
-    ap.add_argument("--peak-reps", type=int, default=3)
-    ap.add_argument("--sections", nargs="+", default=["methods", "breakdown", "grid", "sizes"], choices=["methods", "breakdown", "grid", "sizes"])
-    ap.add_argument("--wait-quiet", type=float, default=5.0, metavar="S",
-                    help="before each sample wait up to S seconds for other processes to go quiet (0: never wait)")
-    ap.add_argument("--wait-budget", type=float, default=30.0, metavar="S", help="at most S seconds of such waiting over the whole run")
-    ap.add_argument("--quick", action="store_true", help="methods (engine x4 only, fewer loops) and grid 1 8 64, two rounds (about 2 minutes)")
-    ap.add_argument("--json", default="bench_out/mha.json")
     args = ap.parse_args(argv)
     if args.quick:
         args.rounds, args.engine_configs, args.grid, args.wait_budget = 2, [4], [1, 8, 64], min(args.wait_budget, 10.0)
         args.sections = [s for s in args.sections if s in ("methods", "grid")]
-    common.WAIT_QUIET_S, common.WAIT_BUDGET_S = args.wait_quiet, args.wait_budget
-
-    log = common.log
-    t_start = time.perf_counter()
-    base = official_params(T=args.T, steps=args.steps)
-    machine = common.machine_info()
-    log(f"machine: {machine}")
-    result = {"args": vars(args), "machine": machine, "quiet_threshold": QUIET}
-    if "methods" in args.sections:
-        result["methods"] = section_methods(args, base, log)
-    if "breakdown" in args.sections:
-        result["breakdown"] = section_breakdown(args, base, log)
-    if "grid" in args.sections:
-        result["grid"] = section_grid(args, log)
-    if "sizes" in args.sections:
-        result["sizes"] = section_sizes(args, log)
-    result["wall_s"] = time.perf_counter() - t_start
-    result["waited_for_quiet_s"] = common.waited_s()
-    all_samples = [s for sec in result.values() if isinstance(sec, dict) for rows in _sample_lists(sec) for s in rows]
-    result["others_share_mean"] = float(np.mean([s["others"] for s in all_samples])) if all_samples else None
-
-    print(f"\nmachine: {machine['processor']}, {machine['cpus']} CPUs, {machine['devices']}x {machine['device']} ({machine['backend']}), "
-          f"JAX {machine['jax']}, {machine['torch']}; run {result['wall_s']:.0f} s, of which {common.waited_s():.0f} s waiting for quiet; "
-          f"other processes used {100 * (result['others_share_mean'] or 0):.0f}% of the machine on average over the samples")
-    print("ms/256 ex = wall x 256 / examples processed (engine: configs x T x steps), best quiet sample (median beside it); "
-          "GFLOP/s credits every method 3 F per example, F the position-0 forward (forward_flops); exec = the FLOPs of the method's own form; "
-          "rss = peak resident-set rise, xla = the compiled program's buffers; quiet = samples with other processes under 5% of the machine")
-    if "methods" in result:
-        print_methods(result["methods"])
-    if "breakdown" in result:
-        print_breakdown(result["breakdown"])
-    if "grid" in result:
-        print_grid(result["grid"])
-    if "sizes" in result:
-        print_sizes(result["sizes"], result.get("methods"))
-    out = Path(args.json)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=1, default=str))
-    print(f"\nwrote {out}")
-    return result
-
-
-def _sample_lists(sec):
-    """Every list of timing samples in a section (for the machine-load summary)."""
-    if isinstance(sec, dict):
-        for k, v in sec.items():
-            if k == "samples" and isinstance(v, list):
-                yield v
-            else:
-                yield from _sample_lists(v)
-    elif isinstance(sec, list):
-        for v in sec:
-            yield from _sample_lists(v)
+    return harness.run(args, SECTIONS, LEGEND)
 
 
 if __name__ == "__main__":

@@ -41,7 +41,7 @@ def test_methods_run_at_toy_size(bench, toy):
     if tm is not None:
         methods["torch"] = tm
     for name, (go, work) in methods.items():
-        row = bench.summarize(name, work, [bench.timed(go)], peak_gflops=100.0)
+        row = bench.summarize(name, work, [bench.harness.timed(go)], peak_gflops=100.0)
         assert row["examples_per_s"] > 0 and row["gflops"] > 0, name
     assert methods["proposed"][1]["examples"] == 2 * toy.T * toy.steps
     # credited FLOPs are the same per example for every form; executed FLOPs order full > position-0 > proposed (d_h > 3 here)
