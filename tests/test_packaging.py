@@ -33,14 +33,11 @@ def wheel(tmp_path_factory) -> Path:
             (clone / src.relative_to(ROOT)).parent.mkdir(parents=True, exist_ok=True)
             (clone / src.relative_to(ROOT)).write_bytes(src.read_bytes())
     dist = work / "dist"
-    try:  # build with the environment's setuptools when it has one (no download), else in isolation
-        import setuptools  # noqa: F401
-
-        isolation = ["--no-build-isolation"]
-    except ImportError:
-        isolation = []
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", *isolation, "-w", str(dist), str(clone)],
-                   check=True, capture_output=True)
+    # build with the environment's setuptools when it can (no download; an old setuptools without the
+    # `wheel` package cannot), else in isolation
+    build = [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(dist), str(clone)]
+    if subprocess.run([*build, "--no-build-isolation"], capture_output=True).returncode != 0:
+        subprocess.run(build, check=True, capture_output=True)
     return next(dist.glob("rote-*.whl"))
 
 
