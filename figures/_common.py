@@ -2,24 +2,32 @@
 
 Figures are built on ``matplotlib.figure.Figure`` directly (Agg canvas, never registered with pyplot),
 so nothing stays open after saving and no global backend is switched for notebooks importing them.
+Every figure is written atomically (a full disk leaves no half-written image, and fails in one line) and
+announced on the ``rote.figures`` logger once it is in place (``rote figures`` prints each as it comes).
 """
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import numpy as np
 import xarray as xr
 from matplotlib.figure import Figure
 
+from ..sims.atomic import atomic_write
 from ..sims.study import param_value
 
 DPI = 130
+_log = logging.getLogger("rote.figures")
 
 
 def save(fig: Figure, path: Path) -> Path:
-    """Write ``fig`` to ``path`` at the gallery resolution and return the path."""
-    fig.savefig(path, dpi=DPI)
+    """Write ``fig`` to ``path`` at the gallery resolution (atomically; its format from the suffix),
+    announce it, and return the path."""
+    path = Path(path)
+    atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=DPI, format=path.suffix.lstrip(".") or None))
+    _log.info(str(path))
     return path
 
 

@@ -3,6 +3,7 @@ axis plus the study's metric dims, with the divergence flags), saved as netCDF a
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import TYPE_CHECKING, Mapping
 
@@ -72,12 +73,31 @@ def merge(study: Study, grid: Grid, metrics_by_config: Mapping[int, Mapping[str,
     ds["diverged"] = ((*grid.axes,), diverged)
     if any(dims[:1] == ("step",) for n, dims in study.metric_dims.items() if n in watched):
         ds["diverged_step"] = ((*grid.axes,), diverged_step)
+    docs = {f.name: f.metadata.get("doc") for f in dataclasses.fields(grid.base)}
+    return annotate(ds, {
+        **{axis: ("1", docs.get(axis) or axis) for axis in grid.axes},
+        "diverged": ("1", "the run diverged: a divergence metric became NaN or inf (its numbers are excluded from the claims)"),
+        "diverged_step": ("1", "first logged step with a non-finite divergence metric (-1: none)"),
+    })
+
+
+def annotate(ds: xr.Dataset, table: Mapping[str, tuple[str, str]]) -> xr.Dataset:
+    """Give the variables and coordinates ``table`` names ({name: (units, long_name)}) their CF ``units``
+    and ``long_name`` attributes ("1": dimensionless); names ``ds`` lacks are skipped."""
+    for name, (units, long_name) in table.items():
+        if name in ds.variables:
+            ds.variables[name].attrs.update(units=units, long_name=long_name)
     return ds
 
 
-def save_dataset(ds: xr.Dataset, path: Path) -> None:
-    """Write netCDF atomically (the previous file survives a failed write)."""
-    atomic_write(Path(path), lambda tmp: ds.to_netcdf(tmp, engine="h5netcdf"))
+def save_dataset(ds: xr.Dataset, path: Path, hint: str = "") -> None:
+    """Write netCDF atomically (the previous file survives a failed write).
+
+    The file is built in memory and written as bytes: HDF5 writing straight to a full disk fails inside
+    its own buffers, and then h5py reports every object it frees as an exception ("Exception ignored in
+    ... _dealloc") before the error reaches us; in memory nothing can fail but the one plain write."""
+    data = ds.to_netcdf(engine="h5netcdf")
+    atomic_write(Path(path), bytes(data), hint)
 
 
 def load_dataset(path: Path) -> xr.Dataset:

@@ -136,6 +136,26 @@ def choose_chunk_size(study: Study, example_params, requested: int | None = None
     return max(n_dev, -(-size // n_dev) * n_dev)
 
 
+@functools.cache
+def matmul_rate() -> float:
+    """FLOP/s of an fp32 matmul on the first device times the device count (the progress bar's guess of
+    what a sweep can reach before its first chunk is timed; a tenth of a second to measure)."""
+    import time
+
+    import jax.numpy as jnp
+
+    n = 1024 if jax.default_backend() == "cpu" else 4096
+    x = jnp.ones((n, n), jnp.float32)
+    product = jax.jit(lambda a: a @ a)
+    product(x).block_until_ready()
+    best = float("inf")
+    for _ in range(3):
+        t = time.perf_counter()
+        product(x).block_until_ready()
+        best = min(best, time.perf_counter() - t)
+    return 2.0 * n**3 / max(best, 1e-9) * jax.device_count()
+
+
 # --------------------------------------------------------------------------------------------------
 # One chunk: jit(vmap(run)), sharded over the devices
 # --------------------------------------------------------------------------------------------------

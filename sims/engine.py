@@ -11,11 +11,14 @@ Study-agnostic. For a study, base parameters and named axes (fields of the study
    sweep (SPMD), the config axis is sharded over the devices of all hosts, process 0 decides which
    chunks are left and alone writes files (``devices``);
 4. each finished chunk is written atomically (temp file, fsync, rename) and recorded with its SHA-256
-   in ``manifest.json``; a re-run of the same sweep skips recorded chunks whose checksum matches; one
-   sweep at a time writes a directory, under a lock the kernel releases if it dies (``rundir``);
+   in ``manifest.json``; a re-run of the same sweep skips recorded chunks whose checksum matches; a
+   chunk also records its own config indices and sweep, and its name holds its SHA-256, so a lost or
+   damaged manifest is rebuilt from the chunks; one sweep at a time writes a directory, under a lock
+   the kernel releases if it dies (``rundir``); SIGINT / SIGTERM end a sweep between writes within a
+   moment (``interrupts``);
 5. chunks are merged into one Dataset (one dim per axis, plus the study's metric dims) with a
    ``diverged`` flag per config, saved as netCDF with provenance in its attributes (``dataset``,
-   ``provenance``).
+   ``provenance``). The progress bar shows an ETA from the study's cost estimate (``progress``).
 
 This module holds the sweep itself and re-exports the names other code uses (``engine.Grid``,
 ``engine.load_dataset``, ``engine.run_chunk``, ...).
@@ -46,17 +49,17 @@ from .devices import (
     init_distributed,
     is_writer,
     key_of,
+    matmul_rate,
     run_chunk,
     run_one,
     stack_params,
 )
 from .errors import RoteError
 from .grid import MATMUL_PRECISIONS, Grid, with_new_fields
+from .progress import SweepProgress
 from .provenance import git_revision, package_version, provenance
 from .rundir import MANIFEST_FORMAT, RunDir
 from .study import Study
-
-_batched_run = batched_run  # the name the benchmarks measure XLA's memory through
 
 __all__ = [
     "CONFIG_DIM", "CPU_CONFIGS_PER_DEVICE", "MANIFEST_FORMAT", "MATMUL_PRECISIONS", "Grid", "RunDir", "batched_run",
@@ -77,13 +80,15 @@ def sweep(
     progress: bool = True,
     log=None,
     matmul_precision: str | None = None,
+    label: str | None = None,
 ) -> xr.Dataset:
     """Run (or resume) a sweep and return the merged, summarized Dataset.
 
     out_dir None runs in memory (nothing written, nothing resumed). In a multi-process run, processes
     other than 0 return None. ``matmul_precision`` (one of MATMUL_PRECISIONS) sets JAX's default matmul
     precision for the whole sweep and becomes part of its identity on disk (a directory made at one
-    precision refuses to be resumed at another).
+    precision refuses to be resumed at another). ``label`` names the progress bar (default: the study's
+    name; the CLI passes study, scale and panel).
     """
     if log is None:
         log = lambda msg: print(msg, file=sys.stderr)  # noqa: E731
@@ -98,21 +103,19 @@ def sweep(
             run_dir.check()
         precision = jax.default_matmul_precision(matmul_precision) if matmul_precision else contextlib.nullcontext()
         with precision:
-            ds = _sweep_locked(study, grid, run_dir, scale, chunk_size, progress, log, t0)
+            ds = _sweep_locked(study, grid, run_dir, scale, chunk_size, progress, log, t0, label or study.name)
     return ds
 
 
-def _sweep_locked(study, grid, run_dir, scale, chunk_size, progress, log, t0):
-    from tqdm.auto import tqdm
-
+def _sweep_locked(study, grid, run_dir, scale, chunk_size, progress, log, t0, label):
     records = run_dir.finished_chunks(log) if run_dir is not None else []
     if run_dir is not None:
-        run_dir.remove_leftovers(log)
+        run_dir.remove_leftovers(records, log)
     results: dict[int, dict[str, np.ndarray]] = {}
     for rec in records:
-        chunk = run_dir.load_chunk(rec)
-        for j, i in enumerate(chunk["__configs__"]):
-            results[int(i)] = {k: v[j] for k, v in chunk.items() if k != "__configs__"}
+        configs, chunk = run_dir.load_chunk(rec)
+        for j, i in enumerate(configs):
+            results[int(i)] = {k: v[j] for k, v in chunk.items()}
     compute_s = sum(rec.get("wall_s", 0.0) for rec in records)
     done = np.zeros(len(grid), bool)
     done[list(results)] = True
@@ -127,7 +130,10 @@ def _sweep_locked(study, grid, run_dir, scale, chunk_size, progress, log, t0):
     if records:
         log(f"rote: resuming {study.name}: {len(results)}/{len(grid)} configs already done in {run_dir.path}")
 
-    bar = tqdm(total=len(grid), initial=len(results), unit="config", desc=f"{study.name} sweep", disable=not progress or n_todo == 0, file=sys.stderr, dynamic_ncols=True)
+    cost = study.flops_per_config
+    costs = {i: float(cost(grid.configs[i])) for todo in pending_groups for i in todo} if cost is not None else None
+    bar = SweepProgress(label, len(grid), len(grid) - n_todo, list(costs.values()) if costs is not None else None, len(pending_groups),
+                        enabled=progress and n_todo > 0, guessed_rate=matmul_rate)
     try:
         for todo in pending_groups:
             # one width per static group on this machine, whatever the grid or what is left of it, so a
@@ -148,7 +154,7 @@ def _sweep_locked(study, grid, run_dir, scale, chunk_size, progress, log, t0):
                     records.append(run_dir.write_chunk(indices, metrics, records, wall))
                 for j, i in enumerate(indices):
                     results[i] = {k: v[j] for k, v in metrics.items()}
-                bar.update(len(indices))
+                bar.chunk_done(len(indices), sum(costs[i] for i in indices) if costs is not None else 0.0, wall, compiled=start == 0)
     finally:
         bar.close()
 
@@ -161,5 +167,5 @@ def _sweep_locked(study, grid, run_dir, scale, chunk_size, progress, log, t0):
     if n_div:
         log(f"rote: {n_div} config(s) diverged (non-finite metrics); flagged in the `diverged` variable")
     if run_dir is not None:
-        save_dataset(ds, run_dir.results_path)
+        save_dataset(ds, run_dir.results_path, "; finished chunks are kept, a re-run writes it again without computing anything")
     return ds

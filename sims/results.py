@@ -11,13 +11,59 @@ from pathlib import Path
 import numpy as np
 
 from . import engine
+from .errors import RoteError
 
 
 def results_dir(study: str, scale: str, out: str | None = None) -> Path:
-    """``out`` if given, else $ROTE_RESULTS (default ``results``) / STUDY / SCALE."""
-    if out:
+    """``out`` if given, else $ROTE_RESULTS (default ``results``) / STUDY / SCALE. An empty ``out`` or
+    $ROTE_RESULTS is an error, never the default."""
+    if out is not None:
+        if not str(out).strip():
+            raise RoteError("the results directory is empty; give a directory")
         return Path(out)
-    return Path(os.environ.get("ROTE_RESULTS", "results")) / study / scale
+    root = os.environ.get("ROTE_RESULTS", "results")
+    if not root.strip():
+        raise RoteError("ROTE_RESULTS is set but empty; unset it or give a directory")
+    return Path(root) / study / scale
+
+
+def other_study_in(root: Path, study: str) -> str | None:
+    """'grokking sweep (ROOT/wd)' if ``root`` or a folder just below it holds a sweep of a study other
+    than ``study`` (read from its manifest), else None: a study's results never share a directory."""
+    root = Path(root)
+    if not root.is_dir():
+        return None
+    for manifest in [root / "manifest.json", *sorted(root.glob("*/manifest.json"))]:
+        try:
+            grid = json.loads(manifest.read_text()).get("grid")
+        except (OSError, ValueError, AttributeError):
+            continue
+        other = grid.get("study") if isinstance(grid, dict) else None
+        if isinstance(other, str) and other != study:
+            return f"{other} sweep ({manifest.parent})"
+    return None
+
+
+def saved_configuration(path: Path) -> dict:
+    """What a results file's sweep was made of: {study, scale, base (params), axes, matmul_precision},
+    as ``rote sweep --from`` re-runs it."""
+    from .studies import get
+
+    ds = engine.load_dataset(path)
+    try:
+        saved = json.loads(ds.attrs["config"])
+        study = get(ds.attrs["study"])
+        config = engine.with_new_fields(saved, study.params_type)
+        if config.get("params_type") != study.params_type.__name__:
+            raise ValueError(f"parameter type {config.get('params_type')}, not {study.params_type.__name__}")
+        base = study.params_type(**config["base"])  # a value out of today's bounds: a one-line ConfigError
+        axes = {name: tuple(values) for name, values in config["axes"].items()}
+    except RoteError:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise RoteError(f"{path} records no configuration this rote can re-run ({type(exc).__name__}: {exc})") from None
+    return {"study": study.name, "scale": str(ds.attrs.get("scale", "custom")), "base": base, "axes": axes,
+            "matmul_precision": config.get("matmul_precision")}
 
 
 def panel_path(root: Path, panel: str) -> Path:

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import importlib
 import os
+import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from engine.support import with_claims
 
@@ -65,6 +67,16 @@ def rote_exe():
         (["sweep", "grokking", *SMOKE, "--set", "xi=0.1,0.1"], ("repeats",)),
         (["sweep", "grokking", *SMOKE, "--set", "lr=nan"], ("lr",)),
         (["sweep", "grokking", *SMOKE, "--chunk-size", "0"], ("chunk-size",)),
+        # values parsing or float32 would silently turn into 0 or a subnormal (never clamped)
+        (["sweep", "grokking", *SMOKE, "--set", "xi=1e-400"], ("xi", "1e-400", "become 0")),
+        (["sweep", "grokking", *SMOKE, "--set", "weight_decay=0.0,-1e-400"], ("weight_decay", "-1e-400")),
+        (["sweep", "grokking", *SMOKE, "--set", "lr=1e-40"], ("lr", "1e-40")),
+        (["sweep", "grokking", *SMOKE, "--set", "xi=0.1,1e-50"], ("xi", "1e-50")),
+        (["sweep", "grokking", *SMOKE, "--set", "xi=4.9e-324"], ("xi",)),
+        # an empty panel list never means "every panel"
+        (["sweep", "grokking", *SMOKE, "--panel", ""], ("--panel", "empty")),
+        (["sweep", "grokking", "--scale", "quick", "--no-progress", "--panel", "wd,"], ("--panel", "empty")),
+        (["sweep", "grokking", "--scale", "quick", "--no-progress", "--panel", " "], ("--panel", "empty")),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(argv, fragments, capsys, tmp_path):
@@ -73,6 +85,53 @@ def test_bad_input_is_one_line_and_exit_2(argv, fragments, capsys, tmp_path):
     rc = cli.main(argv)
     assert_one_line_error(rc, capsys.readouterr(), *fragments)
     assert not (tmp_path / "out" / "results.nc").exists()
+
+
+@pytest.mark.parametrize(
+    "argv, fragments",
+    [
+        (["sweep", "grokking", *SMOKE, "--out", ""], ("--out", "empty")),
+        (["sweep", "grokking", *SMOKE, "--out", "  "], ("--out", "empty")),
+        (["figures", "grokking", "--scale", "smoke", "--results", ""], ("--results", "empty")),
+        (["figures", "grokking", "--scale", "smoke", "--out", ""], ("--out", "empty")),
+        (["verify", "grokking", *SMOKE, "--results", ""], ("--results", "empty")),
+        (["sweep", "--from", "", "--out", "x"], ("--from", "empty")),
+        (["sweep", "grokking", "--scale", "", "--no-progress"], ("--scale", "empty")),
+        (["reproduce", "--scale", ""], ("--scale", "empty")),
+    ],
+)
+def test_empty_paths_are_one_line_errors_never_the_default(argv, fragments, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # nothing may appear in the working directory (results/... is the default)
+    with pytest.raises(SystemExit) as exc:
+        cli.main(argv)
+    assert exc.value.code == 2
+    assert_one_line_error(2, capsys.readouterr(), *fragments)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_empty_results_root_in_the_environment_is_one_line(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("ROTE_RESULTS", "")
+    rc = cli.main(["sweep", "grokking", *SMOKE])
+    assert_one_line_error(rc, capsys.readouterr(), "ROTE_RESULTS", "empty")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_directory_of_another_study_is_refused_and_untouched(capsys, smoke_dir, tmp_path):
+    """An mha-capacity sweep into a directory holding a grokking sweep (and the reverse, a grokking sweep
+    into one whose panel folders hold mha-capacity sweeps) would leave a mixed directory."""
+    out = tmp_path / "grokking_here"
+    shutil.copytree(smoke_dir, out)
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    rc = cli.main(["sweep", "mha-capacity", *SMOKE, "--out", str(out)])
+    assert_one_line_error(rc, capsys.readouterr(), "holds a grokking sweep", "mix two studies")
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+    other = tmp_path / "mha_here"
+    (other / "heads").mkdir(parents=True)
+    (other / "heads" / "manifest.json").write_text('{"format": 1, "grid": {"study": "mha-capacity"}, "chunks": []}')
+    rc = cli.main(["sweep", "grokking", *SMOKE, "--out", str(other)])
+    assert_one_line_error(rc, capsys.readouterr(), "holds a mha-capacity sweep")
+    assert sorted(p.name for p in other.iterdir()) == ["heads"]
 
 
 def test_unwritable_out_directory(capsys, tmp_path):
@@ -310,3 +369,112 @@ def test_sweep_unknown_panel_is_a_one_line_error(tmp_path, capsys):
     rc = cli.main(["sweep", "grokking", "--scale", "quick", "--no-progress", "--out", str(tmp_path / "o"), "--panel", "wd,nope"])
     assert_one_line_error(rc, capsys.readouterr(), "no panel nope", "minibatch_8")
     assert not (tmp_path / "o").exists()
+
+
+
+# --------------------------------------------------------------------------------------------------
+# the newcomer's path: python -m rote, --version, defaults in every help, progress, --from
+# --------------------------------------------------------------------------------------------------
+
+
+def test_version_flag(capsys):
+    from importlib.metadata import version
+
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["--version"])
+    assert exc.value.code == 0
+    assert capsys.readouterr().out.strip() == f"rote {version('rote')}"
+
+
+def test_python_dash_m_rote_and_the_script_agree_on_the_version(rote_cmd, tmp_path):
+    from importlib.metadata import version
+
+    env = {**os.environ, "JAX_PLATFORMS": "cpu"}
+    for argv in ([sys.executable, "-m", "rote", "--version"], [rote_cmd, "--version"]):
+        proc = subprocess.run(argv, capture_output=True, text=True, timeout=120, cwd=tmp_path, env=env)
+        assert proc.returncode == 0 and proc.stdout.strip() == f"rote {version('rote')}", (argv, proc.stdout, proc.stderr)
+    proc = subprocess.run([sys.executable, "-m", "rote", "sweep", "nosuchstudy"], capture_output=True, text=True, timeout=120, cwd=tmp_path, env=env)
+    assert proc.returncode == 2 and proc.stderr.strip().startswith("rote: error: unknown study"), proc.stderr
+
+
+@pytest.mark.parametrize("command", [[], ["list"], ["sweep"], ["figures"], ["verify"], ["reproduce"]], ids=lambda c: c[0] if c else "rote")
+def test_every_help_shows_the_defaults(command, capsys):
+    with pytest.raises(SystemExit) as exc:
+        cli.main([*command, "--help"])
+    assert exc.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())  # argparse wraps lines
+    if command and command[0] != "list":
+        assert "--scale" in text and "(default: quick)" in text, text
+    if command and command[0] in ("sweep", "figures", "verify"):
+        assert "(default: results/STUDY/SCALE)" in text, text
+    if command == ["sweep"]:
+        assert "--chunk-size" in text and "(default: from device memory)" in text
+
+
+def test_the_sweep_bar_names_study_scale_and_panel_with_an_eta_before_the_first_chunk_ends(tmp_path, capsys, monkeypatch):
+    original, seen = engine.run_chunk, []
+
+    def first_chunk(study, configs, size):
+        if not seen:
+            seen.append(capsys.readouterr().err)  # what the bar shows while the first chunk runs
+        return original(study, configs, size)
+
+    monkeypatch.setattr(engine, "run_chunk", first_chunk)
+    tiny = ["--set", "p=11", "--set", "N=8", "--set", "steps=20", "--set", "log_every=10"]
+    assert cli.main(["sweep", "grokking", "--scale", "quick", "--out", str(tmp_path / "q"), "--panel", "seeds", *tiny]) == 0
+    assert "grokking quick seeds: " in seen[0] and "0/" in seen[0], seen[0]
+    assert re.search(r"ETA ~\d+:\d\d \(cost estimate\)", seen[0]), seen[0]
+
+
+def test_verify_shows_progress_over_the_claims(smoke_dir, capsys, monkeypatch):
+    seen = []
+
+    def claim(name):
+        return Claim(name, "-", "-", lambda ds: (seen.append(capsys.readouterr().err) or "ok", True))
+
+    with_claims(monkeypatch, "grokking", lambda scale: [claim("first"), claim("second")])
+    assert cli.main(["verify", "grokking", "--scale", "smoke", "--results", str(smoke_dir)]) == 0
+    assert "grokking smoke verify: 0/2 claims" in seen[0] and "first" in seen[0], seen[0]
+    assert "grokking smoke verify: 1/2 claims" in seen[1] and "second" in seen[1], seen[1]
+
+
+def test_figures_are_announced_as_they_are_written(smoke_dir, tmp_path, capsys, monkeypatch):
+    from matplotlib.figure import Figure
+
+    real, seen = Figure.savefig, []
+
+    def recording(self, *a, **k):
+        seen.append(capsys.readouterr().out)  # printed so far, before this figure is written
+        return real(self, *a, **k)
+
+    monkeypatch.setattr(Figure, "savefig", recording)
+    assert cli.main(["figures", "grokking", "--scale", "smoke", "--results", str(smoke_dir), "--out", str(tmp_path / "f")]) == 0
+    assert "loading results" in seen[0]
+    assert "rote: wrote " in seen[1] and seen[1].count("rote: wrote ") == 1, seen[1]  # the first, before the second is made
+    assert "figures in" in capsys.readouterr().out
+
+
+def test_sweep_from_a_results_file_reruns_its_exact_configuration(smoke_dir, tmp_path, capsys):
+    out = tmp_path / "again"
+    assert cli.main(["sweep", "--from", str(smoke_dir / "results.nc"), "--out", str(out), "--no-progress"]) == 0
+    old, new = engine.load_dataset(smoke_dir / "results.nc"), engine.load_dataset(out / "results.nc")
+    for key in ("study", "scale", "config", "n_configs", "matmul_precision"):
+        assert new.attrs[key] == old.attrs[key], key
+    for name in old.data_vars:  # same machine, same configuration: the same numbers
+        assert old[name].dims == new[name].dims
+        assert np.array_equal(old[name].values, new[name].values, equal_nan=old[name].dtype.kind == "f"), name
+    # a custom sweep (base and axes changed by --set) is re-run as it was, not as the scale is today
+    custom = tmp_path / "custom"
+    assert cli.main(["sweep", "grokking", *SMOKE, "--out", str(custom), "--set", "lr=0.02", "--set", "xi=0.0"]) == 0
+    assert cli.main(["sweep", "grokking", "--from", str(custom / "results.nc"), "--out", str(tmp_path / "custom2"), "--no-progress"]) == 0
+    assert engine.load_dataset(tmp_path / "custom2" / "results.nc").attrs["config"] == engine.load_dataset(custom / "results.nc").attrs["config"]
+    capsys.readouterr()
+    for argv, fragment in (
+        (["sweep", "--from", str(smoke_dir / "results.nc")], "--out"),
+        (["sweep", "--from", str(smoke_dir / "results.nc"), "--out", str(tmp_path / "x"), "--set", "xi=0.1"], "--set"),
+        (["sweep", "--from", str(smoke_dir / "results.nc"), "--out", str(tmp_path / "x"), "--scale", "quick"], "--scale"),
+        (["sweep", "mha-capacity", "--from", str(smoke_dir / "results.nc"), "--out", str(tmp_path / "x")], "grokking"),
+        (["sweep", "--from", str(tmp_path / "none.nc"), "--out", str(tmp_path / "x")], "no results"),
+    ):
+        rc = cli.main(argv)
+        assert_one_line_error(rc, capsys.readouterr(), fragment)

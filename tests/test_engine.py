@@ -370,7 +370,7 @@ def test_results_written_before_a_field_existed_resume_only_if_it_is_at_its_defa
     assert engine.with_new_fields(old, ToyParams) != json.loads(json.dumps(nondefault))  # the new field set away from its default
 
 
-def test_other_package_version_and_corrupted_manifest_are_refused(tmp_path):
+def test_other_package_version_is_refused_and_a_corrupted_manifest_is_rebuilt(tmp_path, monkeypatch):
     out = tmp_path / "run"
     sweep_dir(out)
     manifest = json.loads((out / "manifest.json").read_text())
@@ -380,9 +380,13 @@ def test_other_package_version_and_corrupted_manifest_are_refused(tmp_path):
     with pytest.raises(RoteError, match="0.0.0-other"):
         sweep_dir(out)
     assert snapshot(out) == before
+    manifest["package_version"] = engine.package_version()
     (out / "manifest.json").write_text("{not json")
-    with pytest.raises(RoteError, match="corrupted manifest"):
-        sweep_dir(out)
+    monkeypatch.setattr(engine, "run_chunk", lambda *a: pytest.fail("recomputed a finished chunk"))
+    log = Log()
+    sweep_dir(out, log=log)  # each chunk names its own sweep and checksum: the manifest is rebuilt from them
+    assert "corrupted manifest" in log.text() and "rebuilt the manifest from 4 verified chunk(s)" in log.text()
+    assert json.loads((out / "manifest.json").read_text())["chunks"] and list(out.glob("manifest.json.damaged-*"))
 
 
 _HOLDER = textwrap.dedent(

@@ -294,4 +294,25 @@ def test_summarize_adds_phase_and_finals(grok_ds):
         assert name in grok_ds, name
     np.testing.assert_array_equal(grok_ds["final_test_acc"].values, grok_ds["test_acc"].isel(step=-1).values)
     np.testing.assert_array_equal(grok_ds["test_peak"].values, grok_ds["test_acc"].max("step").values)
-    assert "Coexistence" in grok_ds["phase"].attrs["labels"]
+    flags = dict(zip(grok_ds["phase"].attrs["flag_values"].tolist(), grok_ds["phase"].attrs["flag_meanings"].split()))
+    assert flags[int(Phase.COEXISTENCE)] == "coexistence"
+
+
+def test_results_carry_units_long_names_and_phases_as_cf_flags(grok_ds, tmp_path):
+    """CF conventions: units and long_name on every variable (the axes' from the parameters' docs), and the
+    phase an integer flag variable with flag_values / flag_meanings (-1: diverged), also after a
+    netCDF round trip."""
+    path = tmp_path / "r.nc"
+    engine.save_dataset(grok_ds, path)
+    for ds in (grok_ds, engine.load_dataset(path)):
+        phase = ds["phase"]
+        assert phase.dtype == np.int8 and "labels" not in phase.attrs
+        assert list(np.asarray(phase.attrs["flag_values"])) == [-1, *[int(p) for p in Phase]]
+        assert phase.attrs["flag_meanings"].split() == ["diverged", *[p.name.lower() for p in Phase]]
+        assert set(np.unique(phase.values)) <= set(np.asarray(phase.attrs["flag_values"]).tolist())
+        for name, var in ds.variables.items():
+            assert var.attrs.get("long_name"), name
+            assert var.attrs.get("units") or "flag_meanings" in var.attrs, name
+        assert ds["weight_decay"].attrs["long_name"].startswith("AdamW decoupled weight decay")
+        assert ds["test_acc"].attrs["units"] == "1" and "test accuracy" in ds["test_acc"].attrs["long_name"]
+        assert "lowest IPR first" in ds["prune_low_test_acc"].attrs["long_name"]

@@ -188,6 +188,16 @@ def test_smoke_sweep_summarizes(smoke_heads):
     assert (ds["max_memorized"] > 0).all()
 
 
+def test_every_result_variable_has_units_and_long_name_and_the_grid_dim_order(smoke_heads):
+    ds = smoke_heads
+    for name, var in ds.variables.items():
+        assert var.attrs.get("long_name") and var.attrs.get("units"), name
+    grid = tuple(d for d in ds["acc"].dims)  # (H, T, seed): the grid's axes in order
+    assert ds["memorized"].dims == grid  # was (T, H, seed)
+    for name, var in ds.data_vars.items():  # every variable lists the grid axes it has in the grid's order
+        assert [d for d in var.dims if d in grid] == [d for d in grid if d in var.dims], (name, var.dims)
+
+
 # ---------------------------------------------------------------------------------------------
 # Claims: each passes on the right input and fails on a deliberately wrong one
 # ---------------------------------------------------------------------------------------------

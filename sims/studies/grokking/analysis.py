@@ -11,9 +11,49 @@ import numpy as np
 import xarray as xr
 
 from ....theory import grokking as theory
+from ...dataset import annotate
 from ...study import param_value
 
 TRAIN_FIT, TEST_GROKKED, UNLEARNED = 0.95, 0.90, 0.10  # dynamics thresholds (train fit, test grokked, unlearned)
+
+# units and long_name of every variable of a results file (CF conventions; "1": dimensionless)
+_METRICS = {
+    "train_acc": "training accuracy (all training pairs, corrupted labels as given)",
+    "test_acc": "test accuracy (held-out pairs)",
+    "corrupt_acc": "accuracy on the corrupted training pairs, against their corrupted labels",
+    "corrupt_true_acc": "accuracy on the corrupted training pairs, against their true labels",
+    "clean_acc": "accuracy on the uncorrupted training pairs",
+    "train_loss": "training loss (MSE or cross-entropy, as the loss parameter says)",
+    "test_loss": "test loss (MSE or cross-entropy, as the loss parameter says)",
+}
+VARIABLES = {
+    "step": ("1", "optimizer step"),
+    "neuron": ("1", "hidden neuron (index)"),
+    **{name: ("1", text) for name, text in _METRICS.items()},
+    "mean_ipr": ("1", "mean inverse participation ratio of the neurons' input weights (one-sided rfft, NaN neurons masked)"),
+    "ipr": ("1", "inverse participation ratio of each neuron's input weights at the end of training"),
+    "bn_gamma": ("1", "BatchNorm scale |gamma| of each neuron (NaN without BatchNorm)"),
+    **{f"final_{name}": ("1", f"final {_METRICS[name]}") for name in ("train_acc", "test_acc", "corrupt_acc", "corrupt_true_acc")},
+    "test_peak": ("1", "highest test accuracy over the logged steps"),
+    "full_inversion_train_acc": ("1", "training accuracy of a fully inverted net, 1 - xi + xi/p"),
+    "t_train95": ("1", "optimizer step at which training accuracy first reaches 95% (NaN: never)"),
+    "t_test90": ("1", "optimizer step at which test accuracy first reaches 90% (NaN: never)"),
+    "t_unlearn": ("1", "optimizer step at which corrupted-subset accuracy first falls below 10% after its peak (NaN: never)"),
+    "n_prunable_low": ("1", "neurons prunable lowest-IPR first with test accuracy still >= 90% (App. Q; NaN: none)"),
+    "n_prunable_random": ("1", "neurons prunable in random order with test accuracy still >= 90% (App. Q; NaN: none)"),
+}
+_ORDERS = {"low": "lowest IPR first", "high": "highest IPR first", "random": "random order, mean over orders",
+           "random_std": "random order, standard deviation over orders"}
+PHASE_FLAGS = {-1: "diverged", **{int(ph): ph.name.lower() for ph in theory.Phase}}  # CF flag_values / flag_meanings
+
+
+def pruning_variable(name: str) -> tuple[str, str] | None:
+    """(units, long_name) of a pruning curve prune_{order}_{metric}, or None for another name."""
+    for order, how in sorted(_ORDERS.items(), key=lambda kv: -len(kv[0])):
+        metric = name.removeprefix(f"prune_{order}_")
+        if name.startswith(f"prune_{order}_") and metric in _METRICS:
+            return "1", f"{_METRICS[metric]} after pruning k neurons ({how}; k is the neuron axis)"
+    return None
 
 
 def phase_at(ds: xr.Dataset, step: int | None = None) -> xr.DataArray:
@@ -77,7 +117,9 @@ def summarize(ds: xr.Dataset) -> xr.Dataset:
     )
     if "diverged" in ds:  # a diverged run has no phase: -1, never counted by a claim
         ds["phase"] = ds["phase"].where(~ds["diverged"], -1).astype(np.int8)
-    ds["phase"].attrs["labels"] = "-1=invalid (diverged), " + ", ".join(f"{int(ph)}={ph.label}" for ph in theory.Phase)
+    ds["phase"] = ds["phase"].astype(np.int8)
+    ds["phase"].attrs.update(long_name="phase of the run (arXiv 2310.13061, App. C, Table 2)",
+                             flag_values=np.array(list(PHASE_FLAGS), np.int8), flag_meanings=" ".join(PHASE_FLAGS.values()))
     ds["full_inversion_train_acc"] = theory.full_inversion_train_accuracy(xr.DataArray(param_value(ds, "xi")), p)
     ds["t_train95"] = first_step_at_or_above(ds["train_acc"], TRAIN_FIT)
     ds["t_test90"] = first_step_at_or_above(ds["test_acc"], TEST_GROKKED)
@@ -88,7 +130,7 @@ def summarize(ds: xr.Dataset) -> xr.Dataset:
             ds[f"n_prunable_{order}"].attrs["description"] = f"neurons prunable ({order} order) with test accuracy >= 90% (App. Q); NaN if none"
     for name, text in (("t_train95", "train accuracy first >= 95%"), ("t_test90", "test accuracy first >= 90%"), ("t_unlearn", "corrupted-subset accuracy first < 10% after its peak")):
         ds[name].attrs["description"] = f"optimizer step at which {text}; NaN if never"
-    return ds
+    return annotate(ds, {**VARIABLES, **{n: v for n in ds.data_vars if (v := pruning_variable(str(n)))}})
 
 
 # --------------------------------------------------------------------------------------------------

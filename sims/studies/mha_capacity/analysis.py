@@ -12,11 +12,36 @@ import numpy as np
 import xarray as xr
 from scipy import stats
 
+from ...dataset import annotate
 from ...stats import t_quantile
 from ...study import param_value
 
 SATURATED = 0.99  # a head is saturated on an example if its largest attention weight exceeds this
 THRESHOLD = 0.99  # capacity T99 = largest T with training accuracy >= this
+
+# units and long_name of every variable of a results file (CF conventions; "1": dimensionless)
+VARIABLES = {
+    "step": ("1", "optimizer step"),
+    "example": ("1", "training example (index)"),
+    "head": ("1", "attention head (index)"),
+    "train_loss": ("1", "training loss (cross-entropy; squared error when C = 1)"),
+    "train_acc": ("1", "training accuracy: fraction of the T examples memorized"),
+    "max_attn": ("1", "largest attention weight of each head on each example after training"),
+    "max_attn_init": ("1", "largest attention weight of each head on each example at initialization"),
+    "best_acc": ("1", "training accuracy at the lowest-loss logged step (the official best checkpoint)"),
+    "acc": ("1", "best-checkpoint training accuracy, maximised over lr"),
+    "memorized": ("1", "chance-corrected memorized count T (acc - 1/C) / (1 - 1/C) (T acc when C = 1)"),
+    "max_memorized": ("1", "memorization capacity M: the memorized count maximised over T"),
+    "saturated_fraction": ("1", f"fraction of (example, head) pairs whose largest attention weight exceeds {SATURATED} after training"),
+    "saturated_fraction_init": ("1", f"fraction of (example, head) pairs whose largest attention weight exceeds {SATURATED} at initialization"),
+    "capacity": ("1", f"capacity T99: largest T with training accuracy >= {THRESHOLD}, interpolated between grid points"),
+    "capacity_censored": ("1", "capacity censored: even the largest T of the grid is memorized"),
+    "capacity_mean": ("1", "capacity T99, mean over seeds"),
+    "capacity_lo": ("1", "capacity T99, lower end of the 95% Student t interval of the mean over seeds"),
+    "capacity_hi": ("1", "capacity T99, upper end of the 95% Student t interval of the mean over seeds"),
+    "capacity_min": ("1", "capacity T99, smallest over seeds"),
+    "capacity_max": ("1", "capacity T99, largest over seeds"),
+}
 
 
 def capacity_from_curve(T_values: np.ndarray, acc: np.ndarray, threshold: float = THRESHOLD) -> tuple[float, bool]:
@@ -62,7 +87,8 @@ def summarize(ds: xr.Dataset) -> xr.Dataset:
     C = int(param_value(ds, "C"))
     T = xr.DataArray(np.asarray(param_value(ds, "T"), float), dims=("T",) if "T" in ds.dims else ())
     ds["acc"] = acc
-    ds["memorized"] = T * (acc - 1.0 / C) / (1.0 - 1.0 / C) if C > 1 else T * acc
+    memorized = T * (acc - 1.0 / C) / (1.0 - 1.0 / C) if C > 1 else T * acc
+    ds["memorized"] = memorized.transpose(*acc.dims)  # the grid's dim order, as every other variable
     ds["max_memorized"] = ds["memorized"].max("T") if "T" in ds.dims else ds["memorized"]
     ds["saturated_fraction"] = (ds["max_attn"] > SATURATED).where(ds["max_attn"].notnull()).mean(("example", "head"))
     ds["saturated_fraction_init"] = (ds["max_attn_init"] > SATURATED).where(ds["max_attn_init"].notnull()).mean(("example", "head"))
@@ -78,7 +104,7 @@ def summarize(ds: xr.Dataset) -> xr.Dataset:
         if "seed" in ds.dims:
             ds["capacity_mean"], ds["capacity_lo"], ds["capacity_hi"] = seed_interval(cap)
             ds["capacity_min"], ds["capacity_max"] = cap.min("seed"), cap.max("seed")
-    return ds
+    return annotate(ds, VARIABLES)
 
 
 def fit_line(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
