@@ -4,14 +4,15 @@
     rote sweep STUDY [--scale quick] [--out DIR] [--chunk-size C] [--set axis=v1,v2 ...] [--matmul-precision P]
     rote sweep --from RESULTS.nc --out DIR      re-run the exact configuration stored in a results file
     rote figures STUDY [--scale quick] [--results DIR] [--out DIR]
-    rote verify STUDY [--scale quick] [--results DIR]   (runs the sweep first if it has no results)
+    rote verify STUDY [--scale quick] [--results DIR]   (only reads: a claim without results is "not measured")
     rote reproduce [--scale quick] [--study S ...]       sweep, figures and verify for every study
     rote --version
 
 Results go to results/STUDY/SCALE/ (``--out`` or ``ROTE_RESULTS`` change the root). Any bad input, and
 any failed write (full disk, quota, I/O error, read-only directory), is one line on stderr and exit code
-2; a failed claim in ``verify`` is exit code 1; SIGINT / SIGTERM end the command within a moment with
-exit code 130 / 143, finished chunks kept (``interrupts``).
+2; a failed claim in ``verify`` is exit code 1, and a claim not measured (its panel has no results; the
+``rote sweep`` command that makes them is printed) exit code 3 when none failed; SIGINT / SIGTERM end
+the command within a moment with exit code 130 / 143, finished chunks kept (``interrupts``).
 """
 
 from __future__ import annotations
@@ -24,9 +25,11 @@ import time
 from pathlib import Path
 
 from .errors import RoteError
+from .verify import do_verify, format_verdicts  # noqa: F401  (format_verdicts: the notebooks print their tables with it)
 
 EXIT_CLAIM_FAILED = 1
 EXIT_BAD_INPUT = 2
+EXIT_NOT_MEASURED = 3
 DEFAULT_SCALE = "quick"
 
 
@@ -268,54 +271,11 @@ def cmd_figures(args) -> int:
     return 0
 
 
-def format_verdicts(verdicts, widths=(26, 40, 30, 56, 6)) -> str:
-    """One row per claim (claim, prediction, tolerance, measured, result); long cells wrap in their column."""
-    import textwrap
-
-    header = ("claim", "prediction", "tolerance", "measured", "result")
-    rows = [(v.claim, v.prediction, v.tolerance, v.measured, "PASS" if v.passed else "FAIL") for v in verdicts]
-
-    def render(row):
-        cells = [textwrap.wrap(text, w, break_on_hyphens=False) or [""] for text, w in zip(row, widths)]
-        height = max(map(len, cells))
-        return ["  ".join((c[i] if i < len(c) else "").ljust(w) for c, w in zip(cells, widths)).rstrip() for i in range(height)]
-
-    lines = render(header) + ["  ".join("-" * w for w in widths)]
-    for row in rows:
-        lines += render(row) + [""]
-    n_pass = sum(v.passed for v in verdicts)
-    lines.append(f"{n_pass} passed, {len(verdicts) - n_pass} failed")
-    return "\n".join(lines)
-
-
-def do_verify(study_name: str, scale_name: str, results: str | None, progress=True):
-    from tqdm.auto import tqdm
-
-    from .results import has_results, load_for_claims, results_dir
-    from .studies import get
-
-    study = get(study_name)
-    scale = study.scale(scale_name)
-    path = results_dir(study_name, scale_name, results)
-    if not has_results(study, scale_name, path):
-        print(f"rote: no results in {path}; running the {scale_name} sweep first", file=sys.stderr)
-        do_sweep(study_name, scale_name, results, progress=progress)
-    ds = load_for_claims(study, scale_name, path)
-    claims = study.claims(scale)
-    verdicts = []
-    with tqdm(claims, desc=f"{study_name} {scale_name} verify", unit="claim", disable=not progress, file=sys.stderr, dynamic_ncols=True,
-              mininterval=0, bar_format="{desc}: {n_fmt}/{total_fmt} claims [{elapsed}{postfix}]") as bar:
-        for claim in bar:
-            bar.set_postfix_str(claim.name[:40])
-            verdicts.append(claim(ds))
-    print(f"verify {study_name} --scale {scale_name} ({path})")
-    print(format_verdicts(verdicts))
-    return verdicts
-
-
 def cmd_verify(args) -> int:
     verdicts = do_verify(args.study, args.scale, args.results, progress=not args.no_progress)
-    return 0 if verdicts and all(v.passed for v in verdicts) else EXIT_CLAIM_FAILED
+    if not verdicts or any(v.failed for v in verdicts):
+        return EXIT_CLAIM_FAILED
+    return EXIT_NOT_MEASURED if any(v.not_measured for v in verdicts) else 0
 
 
 def cmd_reproduce(args) -> int:
@@ -333,7 +293,7 @@ def cmd_reproduce(args) -> int:
         do_figures(s, args.scale, None, None)
         print(f"== {s}: verify")
         verdicts = do_verify(s, args.scale, None, progress=not args.no_progress)
-        ok &= bool(verdicts) and all(v.passed for v in verdicts)
+        ok &= bool(verdicts) and not any(v.failed or v.not_measured for v in verdicts)
         print(f"== {s}: done in {time.perf_counter() - t0:.1f} s")
     return 0 if ok else EXIT_CLAIM_FAILED
 
@@ -371,7 +331,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=None, type=_nonempty("--out"), help="figure directory (default: RESULTS/figures)")
     p.set_defaults(func=cmd_figures)
 
-    p = sub.add_parser("verify", help="prediction vs measurement table; exit 1 if a claim fails", formatter_class=_HelpFormatter)
+    p = sub.add_parser("verify", help="prediction vs measurement table on the saved results (never sweeps); exit 1 if a claim fails, 3 if one is not measured", formatter_class=_HelpFormatter)
     common(p, "--results")
     p.set_defaults(func=cmd_verify)
 

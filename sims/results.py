@@ -12,6 +12,7 @@ import numpy as np
 
 from . import engine
 from .errors import RoteError
+from .study import Evidence
 
 
 def results_dir(study: str, scale: str, out: str | None = None) -> Path:
@@ -73,22 +74,34 @@ def panel_path(root: Path, panel: str) -> Path:
 
 def has_results(study, scale_name: str, root: Path) -> bool:
     """Whether every panel of the scale has a results.nc under ``root``."""
-    return all((panel_path(root, panel) / "results.nc").exists() for panel in study.scale(scale_name).sweeps())
+    return not missing_panels(study, scale_name, root)
 
 
-def load_evidence(study, scale_name: str, root: Path, warn=True):
+def missing_panels(study, scale_name: str, root: Path) -> list[str]:
+    """The panels of the scale (in its order) without a results.nc under ``root`` ('' for a single grid)."""
+    return [panel for panel in study.scale(scale_name).sweeps() if not (panel_path(root, panel) / "results.nc").exists()]
+
+
+def load_evidence(study, scale_name: str, root: Path, warn=True, partial=False):
     """The saved results of a scale: one Dataset, or {panel: Dataset} for a scale with panels. Warns on
-    stderr when a file was made by another configuration than the current scale's."""
+    stderr when a file was made by another configuration than the current scale's. ``partial``: skip the
+    panels without results, named in the returned ``Evidence`` (a single grid without results: an empty
+    ``Evidence``); otherwise a missing file is an error. A damaged file is an error either way."""
     sweeps = study.scale(scale_name).sweeps()
+    absent = missing_panels(study, scale_name, root) if partial else []
     loaded = {}
     for panel, (base, axes) in sweeps.items():
+        if panel in absent:
+            continue
         path = panel_path(root, panel) / "results.nc"
         loaded[panel] = ds = engine.load_dataset(path)
         differs = config_mismatch(ds.attrs.get("config"), engine.Grid.build(base, axes).fingerprint(study.name), study.params_type)
         if differs and warn:
             print(f"rote: warning: {path} was made by a different configuration than the current {scale_name} scale "
                   f"({differs}); a custom sweep is fine, stale results should be re-made with `rote sweep`", file=sys.stderr)
-    return loaded[""] if list(loaded) == [""] else loaded
+    if list(sweeps) == [""]:
+        return loaded[""] if loaded else Evidence({}, absent)
+    return Evidence(loaded, absent)
 
 
 def config_mismatch(saved_json: str | None, current: dict, params_type=None) -> str:
@@ -139,9 +152,10 @@ def exclude_diverged(ds, panel: str = "", show: int = 10, log=print):
     return ds
 
 
-def load_for_claims(study, scale_name: str, root: Path, log=print):
-    """The evidence the claims read: the saved results with diverged configs excluded."""
-    ds = load_evidence(study, scale_name, root)
-    if isinstance(ds, dict):
-        return {panel: exclude_diverged(one, panel, log=log) for panel, one in ds.items()}
+def load_for_claims(study, scale_name: str, root: Path, log=print, partial=False):
+    """The evidence the claims read: the saved results with diverged configs excluded (``partial``: as
+    in ``load_evidence``, the panels on disk as ``Evidence`` naming the missing ones)."""
+    ds = load_evidence(study, scale_name, root, partial=partial)
+    if isinstance(ds, Evidence):
+        return Evidence({panel: exclude_diverged(one, panel, log=log) for panel, one in ds.items()}, ds.missing)
     return exclude_diverged(ds, log=log)

@@ -46,11 +46,79 @@ class Scale:
 
 @dataclass(frozen=True)
 class Verdict:
+    """One claim's outcome. ``missing``: the panels without results that the claim looked up ('' for a
+    single-grid scale); non-empty means the claim was not measured (and ``passed`` is False).
+    ``not_reproduced``: set when a claim declared not reproduced at this scale failed as declared (the
+    reason); such a verdict is reported, and does not fail ``rote verify``."""
+
     claim: str
     prediction: str
     tolerance: str
     measured: str
     passed: bool
+    missing: tuple[str, ...] = ()
+    not_reproduced: str = ""
+
+    @property
+    def failed(self) -> bool:
+        """A measured claim that neither passed nor was declared not reproduced."""
+        return not self.passed and not self.missing and not self.not_reproduced
+
+    @property
+    def not_measured(self) -> bool:
+        return bool(self.missing)
+
+
+class MissingPanel(KeyError):
+    """A claim looked up a panel of its scale whose results are not on disk."""
+
+    def __init__(self, panel: str):
+        super().__init__(f"no '{panel}' panel in the results" if panel else "no results")
+        self.panel = panel
+
+
+class Evidence(dict):
+    """{panel: Dataset} of the panels whose results are on disk, as the claims read it.
+
+    ``missing``: the scale's panels without results (``("",)``: a single-grid scale without results,
+    when every lookup, item or attribute, counts as asking for that grid). ``asked``: the missing panels
+    looked up so far (``in``, ``[]``, ``get``); ``view()`` gives a copy with none asked, one per claim.
+    Looking a missing panel up with ``[]`` raises ``MissingPanel`` (a KeyError).
+    """
+
+    def __init__(self, present=(), missing=()):
+        super().__init__(present)
+        self.missing = tuple(missing)
+        self.asked: list[str] = []
+
+    def view(self) -> "Evidence":
+        return Evidence(self, self.missing)
+
+    def _ask(self, key) -> str | None:
+        """The missing panel that looking up ``key`` asks for, recorded; None if it asks for none."""
+        panel = "" if self.missing == ("",) else key if key in self.missing else None
+        if panel is not None and panel not in self.asked:
+            self.asked.append(panel)
+        return panel
+
+    def __getitem__(self, key):
+        if not super().__contains__(key) and (panel := self._ask(key)) is not None:
+            raise MissingPanel(panel)
+        return super().__getitem__(key)
+
+    def __contains__(self, key) -> bool:
+        self._ask(key)
+        return super().__contains__(key)
+
+    def get(self, key, default=None):
+        self._ask(key)
+        return super().get(key, default)
+
+    def __getattr__(self, name):  # a claim using a missing single grid as a Dataset (``ds.sel``, ``ds.attrs``)
+        if name.startswith("__") or name in ("missing", "asked") or self.missing != ("",):
+            raise AttributeError(name)
+        self._ask(name)
+        raise MissingPanel("")
 
 
 @dataclass(frozen=True)
@@ -59,20 +127,35 @@ class Claim:
 
     check(evidence) -> (measured: str, passed: bool). ``evidence`` is whatever the study's claims
     need (for the sweep-based ones, the merged results Dataset). The tolerance is stated here, next to
-    the prediction, and is what ``check`` applies.
+    the prediction, and is what ``check`` applies. ``not_reproduced``: where pilots showed that the toy
+    at this scale does not reproduce the prediction, the reason in a sentence; the claim is still
+    evaluated with its tolerance and reported NOT REPRODUCED if it fails (PASS if it passes), never
+    loosened to pass.
     """
 
     name: str
     prediction: str
     tolerance: str
     check: Callable[[Any], tuple[str, bool]]
+    not_reproduced: str = ""
 
     def __call__(self, evidence) -> Verdict:
+        """The verdict on ``evidence``. With ``Evidence`` that lacks some panels, a claim that looked one
+        of them up is not measured, whatever it computed from the rest (``Verdict.missing``)."""
+        if isinstance(evidence, Evidence):
+            evidence = evidence.view()
+        asked = evidence.asked if isinstance(evidence, Evidence) else []
         try:
             measured, passed = self.check(evidence)
-        except (KeyError, IndexError, ValueError) as exc:  # missing cells/variables: the claim fails
-            measured, passed = f"not measurable: {type(exc).__name__}: {exc}", False
-        return Verdict(self.name, self.prediction, self.tolerance, measured, bool(passed))
+        except Exception as exc:
+            if not asked and not isinstance(exc, (KeyError, IndexError, ValueError)):
+                raise
+            measured, passed = f"not measurable: {type(exc).__name__}: {exc}", False  # missing cells/variables: the claim fails
+        if asked:
+            where = "no results" if asked == [""] else "no results for panel " + ", ".join(asked)
+            return Verdict(self.name, self.prediction, self.tolerance, f"not measured: {where}", False, tuple(asked))
+        gap = self.not_reproduced if not passed else ""
+        return Verdict(self.name, self.prediction, self.tolerance, measured + (f" [not reproduced: {gap}]" if gap else ""), bool(passed), (), gap)
 
 
 @dataclass(frozen=True)

@@ -231,13 +231,17 @@ def test_verify_passes_on_the_smoke_sweep(smoke_dir, capsys):
     assert "PASS" in out and "FAIL" not in out
 
 
-def test_verify_runs_the_sweep_first_when_there_are_no_results(tmp_path, capsys):
+def test_verify_never_sweeps_a_claim_without_results_is_not_measured(tmp_path, capsys, monkeypatch):
+    """More in test_cli_verify.py (partial results, the printed command run, exit codes)."""
+    reads = Claim("reads the grid", "-", "-", lambda ds: (str(int(ds["phase"].size)), True))
+    with_claims(monkeypatch, "grokking", lambda scale: [reads])
     out = tmp_path / "fresh"
     rc = cli.main(["verify", "grokking", *SMOKE, "--results", str(out)])
     captured = capsys.readouterr()
-    assert rc == 0, captured.out
-    assert (out / "results.nc").exists()
-    assert "running the smoke sweep first" in captured.err
+    assert rc == cli.EXIT_NOT_MEASURED, captured.out
+    assert not out.exists()
+    assert "NOT MEASURED" in captured.out and "0 passed, 0 failed, 1 not measured" in captured.out
+    assert f"rote sweep grokking --scale smoke --out {out}" in captured.out
 
 
 def test_verify_exit_1_when_a_claim_fails(smoke_dir, monkeypatch, capsys):

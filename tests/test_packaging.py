@@ -64,6 +64,9 @@ def test_installed_wheel_runs_verify_at_smoke_scale(wheel, tmp_path):
                    capture_output=True)
     env = {**os.environ, "PYTHONPATH": str(target), "MPLBACKEND": "Agg"}
     code = "import sys; from rote.sims.cli import main; sys.exit(main(sys.argv[1:]))"
+    sweep = subprocess.run([sys.executable, "-c", code, "sweep", "mha-capacity", "--scale", "smoke", "--no-progress",
+                            "--out", str(tmp_path / "res")], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    assert sweep.returncode == 0, sweep.stderr[-2000:]
     run = subprocess.run([sys.executable, "-c", code, "verify", "mha-capacity", "--scale", "smoke", "--no-progress",
                           "--results", str(tmp_path / "res")], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
     assert "passed" in run.stdout, run.stdout[-2000:] + run.stderr[-2000:]
