@@ -74,3 +74,28 @@ def sample(model, params, prompt, n_new: int, key, temperature=1.0, top_k=0, pre
         return jnp.where(temperature > 0, drawn, jnp.argmax(row, axis=-1))
 
     return _decode(model, params, prompt, n_new, choose, prefix)
+
+
+@partial(jax.jit, static_argnames="model")
+def greedy_forced(model, params, targets, k, prefix=None):
+    """Greedy decoding with a per-row true prompt: targets (..., L) int, k (...,) int >= 1 (>= 0 with a
+    prefix) -> (..., L) int32 whose first k tokens are the target's and the rest the greedy
+    continuation. Rows with different prompt lengths share one loop (the extraction test of Carlini
+    et al., arXiv 2202.07646, at several k in one batch); with equal k it equals ``greedy``."""
+    targets = jnp.asarray(targets, jnp.int32)
+    L = targets.shape[-1]
+    if L > model.context:
+        raise ConfigError(f"target length {L} exceeds the model's context {model.context}")
+    P = 0 if prefix is None else prefix.shape[-2]
+    k = jnp.asarray(k)[..., None]
+    buf = jnp.where(jnp.arange(L) < k, targets, 0)
+
+    def step(buf, i):
+        logits = model.apply(params, buf, prefix)
+        row = jax.lax.dynamic_index_in_dim(logits, P + i - 1, axis=-2, keepdims=False)
+        new = jnp.where(i < k[..., 0], targets[..., i], jnp.argmax(row, axis=-1))
+        return buf.at[..., i].set(new.astype(jnp.int32)), None
+
+    first = 1 if prefix is None else 0
+    buf, _ = jax.lax.scan(step, buf, jnp.arange(first, L))
+    return buf

@@ -174,3 +174,27 @@ def mean_loss(model: TinyLM, params, tokens, mask=None, prefix=None, weights=Non
         return losses.mean()
     weights = weights.astype(losses.dtype)
     return (losses * weights).sum() / jnp.maximum(weights.sum(), 1e-12)
+
+
+@partial(jax.jit, static_argnames=("model", "n_digits"))
+def secret_log_perplexities(model: TinyLM, params, template, n_digits: int, digit_offset: int = 0):
+    """Log-perplexity Px(template + s) = -sum_j log2 p(digit_j | template, digits < j), in bits, of every
+    secret s of R = {0..9}^n_digits in index order (``rote.sims.text.secret_space``): (10^n_digits,).
+
+    The enumeration of Carlini et al. (arXiv 1802.08232, Sec. 4.2) in one batched forward: the
+    10^(n-1) rows template + (first n-1 digits) + any last token hold, by the causal mask, every
+    conditional the n digits need (row t of the output is token t given tokens < t), so the 10^n
+    candidates cost 10^(n-1) sequences. template (L,) int with L + n_digits <= context; digit d is
+    token ``digit_offset + d``.
+    """
+    template = jnp.asarray(template, jnp.int32)
+    L, n = template.shape[0], n_digits
+    heads = jnp.arange(10 ** (n - 1))
+    powers = 10 ** jnp.arange(n - 2, -1, -1)
+    head_digits = ((heads[:, None] // powers) % 10).astype(jnp.int32)  # (10^(n-1), n-1)
+    rows = jnp.concatenate([jnp.broadcast_to(template, (heads.shape[0], L)), head_digits + digit_offset,
+                            jnp.full((heads.shape[0], 1), digit_offset, jnp.int32)], axis=1)
+    lp = next_token_log_probs(model, params, rows)[:, L:, digit_offset : digit_offset + 10]  # (10^(n-1), n, 10)
+    known = jnp.take_along_axis(lp[:, : n - 1, :], head_digits[..., None], axis=-1)[..., 0].sum(-1)  # (10^(n-1),)
+    total = known[:, None] + lp[:, n - 1, :]  # (10^(n-1), 10): last digit varies fastest
+    return -total.reshape(-1) / jnp.log(2.0)

@@ -4,9 +4,8 @@ DP-SGD (Abadi et al., arXiv 1607.00133, Sec. 3.1, Algorithm 1): compute every ex
 g_i, clip it to norm at most C, g_i * min(1, C / ||g_i||_2), sum, add N(0, sigma^2 C^2 I) and
 divide by the (expected) batch size. The clipped sum has sensitivity C under adding or removing one
 example, so the noise multiplier sigma and the Poisson sampling rate q fix the privacy loss of a
-step; ``epsilon`` composes the steps with the ``dp_accounting`` package (PLD by default: privacy
-loss distributions, Doroshenko et al., arXiv 2207.04380; or RDP: Mironov, arXiv 1702.07476, with the
-subsampled-Gaussian bound of Mironov, Talwar, Zhang, arXiv 1908.10530).
+step; ``epsilon`` composes the steps with the ``dp_accounting`` package (``rote.sims.accounting``,
+JAX-free, re-exported here).
 
 Per-microbatch ("per-core") clipping (Wang, Thakkar, Mathews, arXiv 2310.11739, per-core clipping)
 clips the mean gradient of each of m equal microbatches instead of each example, then averages the
@@ -23,7 +22,6 @@ pytrees with a leading axis (B for examples, m for microbatches). The clipping n
 from __future__ import annotations
 
 import math
-import numbers
 from typing import NamedTuple
 
 import jax
@@ -31,9 +29,8 @@ import jax.numpy as jnp
 import optax
 from jax.flatten_util import ravel_pytree
 
+from rote.sims.accounting import ACCOUNTANTS, check_accounting, epsilon  # noqa: F401  (re-exported; JAX-free)
 from rote.sims.errors import ConfigError
-
-ACCOUNTANTS = ("pld", "rdp")
 
 
 def per_example_grads(loss_fn, params, batch):
@@ -124,40 +121,21 @@ def dp_aggregate_transform(clip, noise_multiplier, key) -> optax.GradientTransfo
     return optax.GradientTransformation(init_fn, update_fn)
 
 
-def _real(x) -> bool:
-    return isinstance(x, numbers.Real) and not isinstance(x, bool)
+def poisson_capacity(expected: float, z: float = 4.5) -> int:
+    """Slots of a fixed-shape Poisson batch: ceil(expected + z sqrt(expected)). A Poisson batch of mean
+    32 exceeds 32 + 4.5 sqrt(32) = 58 slots with probability about 4e-6 per step."""
+    return int(math.ceil(expected + z * math.sqrt(expected)))
 
 
-def check_accounting(noise_multiplier, sampling_rate, steps, delta, accountant: str = "pld"):
-    """Raise ConfigError (one line) unless sigma >= 0, q in [0, 1], steps an integer >= 0, delta in (0, 1)."""
-    if not (_real(noise_multiplier) and math.isfinite(noise_multiplier) and noise_multiplier >= 0):
-        raise ConfigError(f"noise_multiplier must be a finite number >= 0, got {noise_multiplier!r}")
-    if not (_real(sampling_rate) and 0 <= sampling_rate <= 1):
-        raise ConfigError(f"sampling_rate must be a number in [0, 1], got {sampling_rate!r}")
-    if not (isinstance(steps, numbers.Integral) and not isinstance(steps, bool) and steps >= 0):
-        raise ConfigError(f"steps must be an integer >= 0, got {steps!r}")
-    if not (_real(delta) and 0 < delta < 1):
-        raise ConfigError(f"delta must be a number in (0, 1), got {delta!r}")
-    if accountant not in ACCOUNTANTS:
-        raise ConfigError(f"accountant must be one of {', '.join(map(repr, ACCOUNTANTS))}, got {accountant!r}")
+def poisson_sample(key, valid, rate, slots: int):
+    """Poisson sampling (each valid item independently with probability ``rate``, as the accountant
+    assumes) into a fixed-shape batch: valid (M,) bool -> (indices (slots,) int, mask (slots,) bool,
+    overflow () bool).
 
-
-def epsilon(noise_multiplier: float, sampling_rate: float, steps: int, delta: float, accountant: str = "pld") -> float:
-    """Upper bound on epsilon of ``steps`` Poisson-subsampled Gaussian steps (rate q, noise multiplier
-    sigma) at ``delta``, add-or-remove-one neighbours, from ``dp_accounting``.
-
-    accountant: "pld" (privacy loss distributions, tight up to the discretization 1e-4, the default)
-    or "rdp" (Renyi DP, faster and looser). sigma = 0 gives inf; no step or q = 0 gives 0.
-    """
-    check_accounting(noise_multiplier, sampling_rate, steps, delta, accountant)
-    noise_multiplier, sampling_rate, steps, delta = float(noise_multiplier), float(sampling_rate), int(steps), float(delta)
-    if steps == 0 or sampling_rate == 0:
-        return 0.0
-    if noise_multiplier == 0:
-        return math.inf
-    import dp_accounting  # 1.5 s to import: only where epsilon is asked for
-
-    step = dp_accounting.PoissonSampledDpEvent(sampling_rate, dp_accounting.GaussianDpEvent(noise_multiplier))
-    event = dp_accounting.SelfComposedDpEvent(step, steps)
-    acc = dp_accounting.pld.PLDAccountant() if accountant == "pld" else dp_accounting.rdp.RdpAccountant()
-    return float(acc.compose(event).get_epsilon(delta))
+    One uniform u_i per item; the sample is {i valid : u_i < rate}. The ``slots`` smallest u_i are
+    kept, so the mask is exactly the sample unless more than ``slots`` items were drawn (``overflow``),
+    when a uniformly random subset of ``slots`` of them is kept. ``rate`` may be traced."""
+    u = jnp.where(valid, jax.random.uniform(key, valid.shape), 2.0)
+    neg, idx = jax.lax.top_k(-u, slots)
+    overflow = jnp.sum(u < rate) > slots
+    return idx, -neg < rate, overflow

@@ -10,7 +10,7 @@ import importlib
 
 from ..errors import RoteError
 
-STUDIES = ("grokking", "mha-capacity")
+STUDIES = ("grokking", "mha-capacity", "lm-canaries")
 
 
 def names() -> list[str]:
