@@ -206,8 +206,10 @@ def forward_flops(params, form: str, batch: int = BATCH) -> float:
 
 
 def official_params(**changes):
-    """MHAParams at the official defaults (the paper's official code), all H heads active, log at the end only."""
-    base = dict(d=64, D=64, n=32, d_h=64, H_max=20, H=20, T_max=BATCH, T=BATCH, C=100, context="random", steps=20, log_every=20, lr=1e-3)
+    """MHAParams at the official defaults (the paper's official code), all H heads active, log at the end only;
+    search 'fixed': one training run at the static T, all steps (no capacity search, no early stop)."""
+    base = dict(d=64, D=64, n=32, d_h=64, H_max=20, H=20, T_max=BATCH, T=BATCH, C=100, context="random", steps=20, log_every=20, lr=1e-3,
+                search="fixed")
     base.update(changes)
     if "H_max" in changes and "H" not in changes:
         base["H"] = base["H_max"]

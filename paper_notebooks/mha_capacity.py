@@ -15,8 +15,10 @@
 # # How many examples does one multi-head attention layer memorize?
 #
 # Mahdavi, Liao, Thrampoulidis, "Memorization Capacity of Multi-Head Attention in Transformers"
-# (ICLR 2024, arXiv 2306.02010), rebuilt at `quick` scale (d = D = 16, n = 8, C = 10 classes; minutes on
-# a laptop CPU). The study's code: `sims/studies/mha_capacity/`, `theory/mha_capacity.py`.
+# (ICLR 2024, arXiv 2306.02010), rebuilt with the `quick` scale's saved results when they exist
+# (`rote sweep mha-capacity --scale quick`: d = D = 16, n = 8, C = 10 classes; minutes on a laptop CPU),
+# otherwise with a smoke-sized sweep run here in about a minute. The study's code:
+# `sims/studies/mha_capacity/`, `theory/mha_capacity.py`.
 #
 # Example t is a query vector e(t) in R^d and a context E(t) in R^{n x d} (n rows x_1..x_n). Head h
 # attends with a(t) = softmax(E(t) W_h e(t)), W_h = W_K^h (W_Q^h)^T of rank <= d_h, and the layer
@@ -29,7 +31,8 @@
 # 3. with one shared context the stacked head outputs have rank <= H(n - 1) + 1 for *any* weights,
 #    so the construction is tight there, but this does not cap what *training* W_Q, W_K can memorize;
 # 4. the theorem's assumptions: General Position fails on realistic inputs, Assumptions 1-2 hold;
-# 5. trained capacity versus T, H, n and d_h, with the bound lines, and softmax saturation;
+# 5. trained capacity: how a search over T finds it, versus H, n and d_h beside the bound, and softmax
+#    saturation at capacity;
 # 6. the claims of `rote verify mha-capacity`, applied to the evidence.
 
 # %%
@@ -48,12 +51,14 @@ import sympy as sp
 from rote.figures.mha_capacity import assumptions as assumption_figs
 from rote.figures.mha_capacity import capacity as capacity_figs
 from rote.figures.mha_capacity import construction as construction_figs
+from rote.figures.mha_capacity import panels as fig_panels
 from rote.figures.mha_capacity import saturation as saturation_figs
+from rote.figures.mha_capacity import search as search_figs
 from rote.sims import cli, engine, results
 from rote.sims.params import replace
 from rote.sims.studies.mha_capacity import STUDY
 from rote.sims.studies.mha_capacity.claims import claims
-from rote.sims.studies.mha_capacity.scales import quick_scale
+from rote.sims.studies.mha_capacity.scales import quick_scale, smoke_scale
 from rote.sims.study import param_value
 from rote.theory import mha_capacity as theory
 
@@ -201,15 +206,19 @@ print(f"assumption checks: {time.perf_counter() - t0:.1f} s")
 # ## 5. Trained capacity
 # The official experiment's model (linear embedding, sinusoidal positions, H heads with d_v = 1, the
 # query masked from every row, scores / sqrt(D), decoder; loss at the query only) is trained
-# full-batch with Adam on T examples with C = 10 random labels and shared contexts; memorization is
-# training accuracy, and the capacity measure of the claims is M = max over T of the chance-corrected
-# count T (acc - 1/C) / (1 - 1/C).
+# full-batch with Adam on T examples with random labels and shared contexts; memorization is training
+# accuracy. The **capacity** of a config (H, n, d_h, seed) is the largest T whose training set it
+# memorizes at 99 % training accuracy, found by a search: each probe trains fresh weights on the first
+# T of T_max examples (stopping early once it memorizes); T doubles from T_start until a probe fails
+# (halves until one succeeds), then the bracket [largest memorized, smallest failed) is bisected to a
+# relative resolution. A search that memorized T_max, or not even T = 1, stopped at a bound: that is
+# not a capacity, and it never enters a mean, a fit or a claim.
 #
 # If the quick sweep's saved results exist (`rote sweep mha-capacity --scale quick`, in
-# `results/mha-capacity/quick` or under `$ROTE_RESULTS`), we use them. Otherwise we run a **reduced**
-# sweep in memory: 2 seeds, 400 steps, T in {64, 128, 256}, the three shared-context panels with
-# n_max = 8 (so the three panels share one compiled function per T). It shows the trends, but it is
-# not the quick scale: its claims may fail.
+# `results/mha-capacity/quick` or under `$ROTE_RESULTS`), we use them. Otherwise we run a **smoke-sized**
+# sweep in memory: the smoke scale's model (d = 8, n = 4, C = 2, at most 100 steps per probe, T <= 64),
+# 2 seeds, three panels over H, n and d_h that share one compiled function. It shows how the figures
+# read, not the paper's numbers: its trend claims are not measured or may fail.
 
 # %%
 root = results.results_dir(STUDY.name, "quick")
@@ -230,68 +239,85 @@ if results.has_results(STUDY, "quick", root):
                   "Re-run `rote sweep mha-capacity --scale quick` for current numbers.")
 else:
     REDUCED, STALE = True, False
-    print(f"no saved quick results in {root}: running a REDUCED sweep in memory (2 seeds, 400 steps, T 64-256).")
-    print("This is not the quick scale: its numbers are smaller and its claims may fail.")
-    small = replace(base, steps=400, log_every=100, T_max=256)
-    grid = {"T": (64, 128, 256), "seed": (0, 1)}
-    reduced_panels = {"heads": {"H": (1, 2, 4, 8)}, "context": {"n": (1, 2, 4, 8)}, "head_dim": {"d_h": (1, 2, 4, 8, 16)}}
-    evidence = {name: engine.sweep(STUDY, small, {**axes, **grid}, None, scale="quick (reduced)", progress=False)
-                for name, axes in reduced_panels.items()}
+    print(f"no saved quick results in {root}: running a SMOKE-SIZED sweep in memory (2 seeds, <= 100 steps per probe, T <= 64).")
+    print("This is not the quick scale: its numbers are small and its trend claims are not measured or may fail.")
+    small = smoke_scale().base
+    reduced_panels = {"heads": (small, {"H": (1, 2, 4)}), "context": (replace(small, H=4), {"n": (1, 2, 4)}),
+                      "head_dim": (replace(small, H=4), {"d_h": (1, 2, 4, 8)})}
+    evidence = {name: engine.sweep(STUDY, panel_base, {**axes, "seed": (0, 1)}, None, scale="smoke (in memory)", progress=False)
+                for name, (panel_base, axes) in reduced_panels.items()}
+prepared = {name: fig_panels.prepare(ds) for name, ds in evidence.items()}
 print(f"trained evidence ready in {time.perf_counter() - t0:.0f} s; panels: {', '.join(evidence)}")
 
 # %% [markdown]
-# ### Memorized examples versus T
-# Below the capacity every example is memorized (the count follows the identity); beyond it the count
-# saturates. The crosses mark the construction bound on the identity: trained models pass it by far.
+# ### How the search finds a capacity
+# Each panel below is one config of the heads panel: every probe's T and the best training accuracy it
+# reached, numbered in the order run. Probes that memorize stop early; failed ones use the whole budget.
+# With a 'budget' panel (quick scale) the last panel compares the capacities found with twice the steps
+# per probe: they should lie on the identity.
 
 # %%
-heads = evidence["heads"]
-show(capacity_figs.memorized_vs_T(heads, FIG_DIR / "memorized_vs_T.png"))
+heads = prepared["heads"]
+show(search_figs.search_figure(prepared, FIG_DIR / "search.png"))
 n0, dh0 = int(param_value(heads, "n")), int(param_value(heads, "d_h"))
-print(f"shared context, n = {n0}, d_h = {dh0}: capacity M (seed mean, min-max) vs the construction bound")
-M = heads["max_memorized"].squeeze(drop=True).transpose("H", "seed")
-for H, per_seed in zip(M["H"].values, M.values):
-    print(f"  H = {int(H)}: M = {per_seed.mean():6.1f} ({per_seed.min():.0f}-{per_seed.max():.0f})   "
-          f"bound H(min(n, d_h) - 1) + 1 = {theory.capacity_bound_value(int(H), n0, dh0):3d}")
+print(f"shared context, n = {n0}, d_h = {dh0}, T_max = {int(param_value(heads, 'T_max'))}: capacity per seed (probes: + memorized, - failed)")
+for H in heads["H"].values:
+    cell = heads.sel(H=H)
+    for seed in cell["seed"].values:
+        one = cell.sel(seed=seed)
+        used = one["probe_used"].values.astype(bool)
+        trail = " ".join(f"{int(T)}{'+' if a >= 0.99 else '-'}" for T, a in zip(one["probe_T"].values[used], one["probe_acc"].values[used]))
+        state = "" if bool(one["resolved"]) else " (at search bound: not a capacity)" if bool(one["at_bound"]) else " (bracket not closed)"
+        print(f"  H = {int(H)}, seed {int(seed)}: capacity {int(one['shown'])}{state}, construction bound "
+              f"{theory.capacity_bound_value(int(H), n0, dh0)}; probes {trail}")
 
 # %% [markdown]
 # ### Capacity versus H, n and d_h (the paper's Figure 2)
-# The paper's claims: linear in H, monotone in n, and no gain from d_h beyond n (shared contexts).
-# The plot shows T99 (largest T with >= 99 % training accuracy) with seed intervals beside the two
-# bound lines; the claims below test M, which is less brittle at this scale.
+# The paper's claims: linear in H, growing with n, and no gain from d_h beyond n - 1 (shared contexts).
+# Seed points and the mean of the resolved seeds with its 95 % t interval, beside the construction
+# bound; the H and n panels carry the fit a + b x^beta the claims test (beta = 1 is linear; it needs
+# four or more values), the d_h panel the segmented fit a + b min(d_h, k) whose breakpoint k is
+# predicted in [n - 1, n].
 
 # %%
-show(capacity_figs.capacity_figure(evidence, FIG_DIR / "capacity.png"))
-for name, axis in (("heads", "H"), ("context", "n"), ("head_dim", "d_h")):
-    if name in evidence:
-        m = evidence[name]["max_memorized"].squeeze(drop=True).mean("seed")
-        print(f"{name:9s} M by {axis}: " + ", ".join(f"{int(x)}: {val:.0f}" for x, val in zip(m[axis].values, m.values)))
+show(capacity_figs.capacity_figure(prepared, FIG_DIR / "capacity.png"))
+for name, ds in prepared.items():
+    axis = next((a for a in ("H", "n", "d_h") if a in ds.dims), None)
+    if axis is None or name == "budget":
+        continue
+    p = fig_panels.per_seed(ds, axis)
+    mean, lo, hi, count = fig_panels.seed_stats(p["estimate"], p["resolved"])
+    cells = ", ".join(f"{int(x)}: {m:.1f} [{a:.1f}, {b:.1f}]" if c else f"{int(x)}: none resolved"
+                      for x, m, a, b, c in zip(p["x"], mean, lo, hi, count))
+    print(f"{name:12s} capacity by {axis} (mean of resolved seeds [95% t]): {cells}")
 
 # %% [markdown]
-# ### Softmax saturation after training
+# ### Softmax saturation at capacity
 # The construction works by saturating heads: each old example puts all of a later head's attention on
-# one token. Do trained heads do the same? Per (example, head): the largest attention weight, and the
-# share above 0.99, after training versus at initialization.
+# one token. Do trained heads do the same? Per (example, head) of the model trained on T = capacity
+# examples: the largest attention weight, and the share above 0.99, after training versus at
+# initialization.
 
 # %%
-sat, sat0 = heads["saturated_fraction"], heads["saturated_fraction_init"]
-for dim in [d for d in sat.dims if d not in ("H", "T", "seed")]:
-    sat, sat0 = sat.max(dim), sat0.max(dim)
-print("share of (example, head) pairs with max attention weight > 0.99 (seed mean): after training / at init")
+print("share of (example, head) pairs with max attention weight > 0.99 at T = capacity (resolved seeds): after training / at init")
 for H in heads["H"].values:
-    cells = [f"T {int(T)}: {float(sat.sel(H=H, T=T).mean()):.2f} / {float(sat0.sel(H=H, T=T).mean()):.2f}" for T in heads["T"].values]
-    print(f"  H = {int(H)}:  " + "   ".join(cells))
+    cell = heads.sel(H=H)
+    ok = cell["resolved"].values.astype(bool)
+    after = fig_panels.at_lr(cell, "saturated_fraction").values[ok]
+    init = fig_panels.at_lr(cell, "saturated_fraction_init").values[ok]
+    print(f"  H = {int(H)}: {np.mean(after):.2f} / {np.mean(init):.2f}" if ok.any() else f"  H = {int(H)}: no resolved seed")
 show(saturation_figs.saturation_figure(heads, FIG_DIR / "saturation.png"))
 
 # %% [markdown]
 # ## 6. The claims (`rote verify mha-capacity --scale quick`)
-# Two exact claims from theory (the construction in float64, the shared-context rank bound) and three
-# trend claims on the trained evidence, each with the tolerance stated beside the prediction.
+# Two exact claims from theory (the construction in float64, the shared-context rank bound) and the
+# trend claims on the trained evidence (budget, growth in H and n, the d_h breakpoint, random contexts,
+# saturation), each with the tolerance stated beside the prediction.
 
 # %%
 verdicts = [claim(evidence) for claim in claims(quick)]
 if REDUCED:
-    print("REDUCED in-memory sweep (not the quick scale): trend claims may fail here")
+    print("SMOKE-SIZED in-memory sweep (not the quick scale): trend claims are not measured or may fail here")
 else:
     print(f"saved quick results in {root}" + (" (an OLDER quick configuration: see the warnings in section 5)" if STALE else ""))
 print(cli.format_verdicts(verdicts))

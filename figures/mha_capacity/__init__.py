@@ -1,19 +1,28 @@
 """Figures of the `mha-capacity` study (memorization by one multi-head attention layer).
 
 Mahdavi, Liao, Thrampoulidis, "Memorization Capacity of Multi-Head Attention in Transformers" (ICLR 2024,
-arXiv 2306.02010). ``make_all(evidence, out_dir)`` reads ``{panel: Dataset}`` (panels 'heads' (H),
-'context' (n), 'head_dim' (d_h), 'heads_random' (H, random contexts); each with axes T, seed, lr and the
-variables of ``analysis.summarize``; any panel may be missing) and writes:
-  capacity.png, capacity_memorized.png   T99 and M vs H, n and d_h beside the construction bound
-                        H(min(n,d_h)-1)+1 and the Dana-Pydi-Chevaleyre count H d_h + d (Fig. 2; capacity.py)
-  memorized_vs_T.png    chance-corrected memorized count and training accuracy vs T, one curve per H (capacity.py)
-  saturation.png        largest attention weight per (example, head) after training vs at init, the
-                        saturated fraction vs T, and how many heads saturate per example (saturation.py)
-  construction.png      the constructive proof of Theorem 1 in float64: rank(Z) and max|Z^T v - y| vs T
-                        (construction.py)
-  assumptions.png       Assumptions 1-2 vs General Position (Table 1, Fig. 1): Kruskal-rank pass fraction
-                        vs k and per-example context rank on three input settings plus controls (assumptions.py)
-Every bound drawn comes from ``rote.theory.mha_capacity``.
+arXiv 2306.02010). ``make_all(evidence, out_dir)`` reads ``{panel: Dataset}`` summarized by
+``analysis.summarize`` (panels 'heads' (H), 'context' (n), 'head_dim*' (d_h, one per context length n),
+'budget' (H at twice the steps), 'heads_random' (H, random contexts); axes H / n / d_h, seed and
+optionally lr; any panel may be missing). A config's capacity is the largest T its adaptive search
+memorized at target_acc; configs whose search stopped at a bound or did not close its bracket are drawn
+as open markers and never enter a mean or a fit. It writes:
+  capacity.png        capacity vs H, n and d_h (both n on one axes, with the segmented fit
+                      a + b min(d_h, k), its breakpoint k and the predicted band [n-1, n]) and random vs
+                      shared contexts vs H: seed points, seed mean with 95 % t interval, the construction
+                      bound H(min(n,d_h)-1)+1 and the claims' fit a + b x^beta with beta's CI (capacity.py)
+  search.png          (search = 'bisect') the probes of three 'heads' configs (T tried vs training accuracy, the target, the
+                      final bracket) and, with a 'budget' panel, capacity at twice the steps vs at the
+                      scale's steps with the identity and the +-15 % band (search.py)
+  memorized_vs_T.png  (search = 'fixed' on a T grid, instead of search.png) the single run's memorized
+                      count and accuracy vs T; the other figures then read the largest grid T memorized (search.py)
+  saturation.png      largest attention weight per (example, head) at T = capacity vs at init, the
+                      saturated fraction vs H, and how many heads saturate per example (saturation.py)
+  construction.png    the constructive proof of Theorem 1 in float64: rank(Z) and max|Z^T v - y| vs T
+                      (construction.py)
+  assumptions.png     Assumptions 1-2 vs General Position (Table 1, Fig. 1): Kruskal-rank pass fraction
+                      vs k and per-example context rank on three input settings plus controls (assumptions.py)
+Every bound drawn comes from ``rote.theory.mha_capacity``; every fit from the study's claims.
 """
 
 from __future__ import annotations
@@ -22,11 +31,13 @@ from pathlib import Path
 
 import xarray as xr
 
+from .._common import scalar_param
 from .assumptions import assumption_figure
-from .capacity import capacity_figure, memorized_vs_T
+from .capacity import capacity_figure
 from .construction import construction_figure
-from .panels import PANELS, with_seed_stats
+from .panels import prepare
 from .saturation import saturation_figure
+from .search import memorized_vs_T, search_figure
 
 
 def make_all(evidence, out_dir: Path) -> list[Path]:
@@ -37,16 +48,18 @@ def make_all(evidence, out_dir: Path) -> list[Path]:
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    ev = {k: with_seed_stats(v) for k, v in (evidence or {}).items()
-          if isinstance(v, xr.Dataset) and "capacity" in v and "T" in v.dims}
+    raw = {k: v for k, v in (evidence or {}).items() if isinstance(v, xr.Dataset) and "capacity_estimate" in v}
+    ev = {k: prepare(v) for k, v in raw.items()}
     paths = []
-    if any(name in ev for name, _, _ in PANELS) or "heads_random" in ev:
-        paths.append(capacity_figure(ev, out_dir / "capacity_memorized.png", measure="max_memorized"))
-        paths.append(capacity_figure(ev, out_dir / "capacity.png", measure="capacity"))
-    heads_name = "heads" if "heads" in ev else "heads_random" if "heads_random" in ev else None
-    if heads_name is not None:
-        paths.append(memorized_vs_T(ev[heads_name], out_dir / "memorized_vs_T.png", heads_name))
-        paths.append(saturation_figure(ev[heads_name], out_dir / "saturation.png", heads_name))
+    if any(name in ev for name in ("heads", "context", "heads_random")) or any(name.startswith("head_dim") for name in ev):
+        paths.append(capacity_figure(ev, out_dir / "capacity.png"))
+    heads = "heads" if "heads" in ev else "heads_random" if "heads_random" in ev else None
+    if heads is not None:
+        if scalar_param(raw[heads], "search") != "fixed":
+            paths.append(search_figure(ev, out_dir / "search.png", heads))
+        elif "T" in raw[heads].dims:
+            paths.append(memorized_vs_T(raw[heads], out_dir / "memorized_vs_T.png", heads))
+        paths.append(saturation_figure(ev[heads], out_dir / "saturation.png", heads))
     paths.append(construction_figure(out_dir / "construction.png"))
     paths.append(assumption_figure(out_dir / "assumptions.png"))
     return paths

@@ -1,5 +1,12 @@
-"""Capacity figures of the `mha-capacity` study: capacity vs H, n and d_h beside the bounds (the paper's
-Fig. 2, arXiv 2306.02010, Sec. 5), and the memorized count vs the training-set size T."""
+"""Capacity figure of the `mha-capacity` study: the measured capacity vs H, n and d_h beside Theorem 1's
+construction bound and the fits the claims test (the paper's Fig. 2, arXiv 2306.02010, Sec. 5), and
+random contexts against a shared one.
+
+A config's capacity is the largest T its search memorized at target_acc (run.py); the seed points and
+the seed mean with its 95 % Student t interval use resolved configs only. Configs whose search stopped
+at a bound or did not close its bracket are drawn as open markers at the search's value, and enter no
+mean and no fit. The fits are the claims' own (``claims.fit_power``, ``claims.fit_breakpoint``).
+"""
 
 from __future__ import annotations
 
@@ -8,217 +15,208 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 from matplotlib.figure import Figure
-from matplotlib.lines import Line2D
-from matplotlib.transforms import offset_copy
 
-from ...sims.studies.mha_capacity.analysis import THRESHOLD, fit_line
+from ...sims.studies.mha_capacity.claims import fit_breakpoint, fit_power
 from ...theory import mha_capacity as th
-from .._common import empty, save, scalar_param, unique_legend
-from .panels import PANELS, context_text, lr_text, selected, series_dims, title
+from .._common import empty, save, scalar_param
+from .panels import (
+    AT_BOUND_LABEL,
+    PANELS,
+    UNCLOSED_LABEL,
+    context_text,
+    dedup_legend,
+    head_dim_panels,
+    lr_text,
+    per_seed,
+    seed_stats,
+    suptitle,
+    title,
+)
 
 BOUND_STYLE = {"color": "black", "lw": 1.3, "ls": "-"}
-DPC_STYLE = {"color": "tab:red", "lw": 1.3, "ls": "--"}
-SERIES_COLORS = {"heads": "tab:blue", "heads_random": "tab:orange", "context": "tab:blue", "head_dim": "tab:blue"}
+BOUND_LABEL = "construction bound H(min(n, d_h) − 1) + 1 (Theorem 1, attention frozen)"
+SHARED, RANDOM = "tab:blue", "tab:orange"
+N_COLORS = ("tab:blue", "tab:purple", "tab:green", "tab:brown")
+FIT_COLOR = "0.25"
 
 
-def _capacity_series(ax, ds: xr.Dataset, axis: str, color: str, label: str, offset: float = 0.0,
-                     measure: str = "capacity") -> list[float]:
-    """Seed mean with t-interval error bars, seed min/max as faint markers, censored points open with an
-    upward arrow, seeds below the T grid as down triangles at the smallest T. ``measure``: 'capacity'
-    (T99) or 'max_memorized' (M). Returns the y values drawn."""
-    x = ds[axis].values.astype(float)
-    xs = x * (1 + offset) if ax.get_xscale() == "log" else x + offset
-    mean, lo, hi, mn, mx = (selected(ds, f"{measure}_{v}", (axis,)).values.astype(float) for v in
-                            ("mean", "lo", "hi", "min", "max"))
-    cap = selected(ds, measure, (axis, "seed")).values.astype(float)
-    censored = selected(ds, f"{measure}_censored", (axis, "seed")).values.astype(bool)
-    T_grid = ds["T"].values.astype(float)
-    k = cap.shape[1]
-    any_cens = censored.any(axis=1)
-    below = np.isnan(cap).sum(axis=1)
-    lo = np.maximum(lo, 1.0)  # a t-interval over few seeds can reach below one example
-    err = np.vstack([np.clip(mean - lo, 0, None), np.clip(hi - mean, 0, None)])
+def _jitter(x: np.ndarray, seeds: int, log: bool, span: float) -> np.ndarray:
+    """(A, S) x positions of the seed points, spread around each x."""
+    shift = (np.arange(seeds) - (seeds - 1) / 2) * (span / max(seeds, 1))
+    return x[:, None] * 2.0 ** shift[None, :] if log else x[:, None] + shift[None, :]
+
+
+def draw_capacity(ax, ds: xr.Dataset, axis: str, color: str, label: str, log: bool = False, span: float = 0.0) -> dict:
+    """Seed points (filled: resolved; open circle: at a search bound; open square: bracket not closed) and
+    the mean of the resolved seeds with its 95 % t interval; 'k/S' beside a mean when only k of the S
+    seeds are resolved. Returns per_seed's arrays plus 'mean'."""
+    p = per_seed(ds, axis)
+    x, shown, ok, bound = p["x"], p["shown"].astype(float), p["resolved"], p["at_bound"]
+    S = shown.shape[1]
+    xs = _jitter(x, S, log, span)
+    ax.plot(xs[ok], shown[ok], ls="none", marker="o", ms=4.5, color=color, alpha=0.45, mec="none",
+            label=f"{label}: one seed (resolved capacity)")
+    for mask, marker, what in ((bound, "o", AT_BOUND_LABEL), (~ok & ~bound, "s", UNCLOSED_LABEL)):
+        if mask.any():
+            ax.plot(xs[mask], shown[mask], ls="none", marker=marker, ms=7, mfc="white", mec=color, mew=1.4, label=what)
+    mean, lo, hi, count = seed_stats(p["estimate"], ok)
+    err = np.vstack([mean - np.maximum(lo, 0.0), hi - mean])
     err = np.where(np.isfinite(err), err, 0.0)
-    ax.errorbar(xs, mean, yerr=err, color=color, lw=1.5, capsize=3, marker="o", ms=5,
-                label=f"{label}: seed mean, 95% t-interval over {k} seeds (clipped at 1)")
-    ax.plot(xs, mn, ls="none", marker="_", ms=10, mew=1.5, color=color, alpha=0.45, label="seed min / max")
-    ax.plot(xs, mx, ls="none", marker="_", ms=10, mew=1.5, color=color, alpha=0.45)
-    if any_cens.any():
-        # open mean marker; an arrow up from T_max (beside the error bar) for every censored seed
-        ax.plot(xs[any_cens], mean[any_cens], ls="none", marker="o", ms=8, mfc="white", mec=color, mew=1.5,
-                label="censored: a seed memorized the whole T grid (↑: its capacity exceeds the largest T)")
-        beside = offset_copy(ax.transData, fig=ax.figure, x=7, units="points")
-        for xi, count in zip(xs[any_cens], censored.sum(axis=1)[any_cens]):
-            ax.annotate("", xy=(xi, T_grid[-1]), xycoords=beside, xytext=(0, 24), textcoords="offset points",
-                        arrowprops={"arrowstyle": "<|-", "color": color, "lw": 1.5})
-            if count > 1:
-                ax.annotate(f"{count}/{k}", (xi, T_grid[-1]), xycoords=beside, xytext=(4, 10),
-                            textcoords="offset points", fontsize=6, color=color)
-    if below.any():
-        rows = below > 0
-        ax.plot(xs[rows], np.full(rows.sum(), T_grid[0]), ls="none", marker="v", ms=7, mfc="white", mec=color,
-                label="seeds below the T grid (smallest T not memorized)")
-        for xi, b in zip(xs[rows], below[rows]):
-            ax.annotate(f"{b}/{k}", (xi, T_grid[0]), xytext=(0, -11), textcoords="offset points", ha="center",
-                        fontsize=6, color=color)
-    return [v for v in np.concatenate([mean, mn, mx, T_grid[[0, -1]]]) if np.isfinite(v) and v > 0]
+    ax.errorbar(x, mean, yerr=err, color=color, lw=1.6, capsize=3.5, marker="D", ms=5.5, zorder=4,
+                label=f"{label}: mean of resolved seeds, 95% t interval (≤ {S} seeds)")
+    for xi, m, c in zip(x, mean, count):
+        if c < S:
+            y = m if np.isfinite(m) else np.nanmax(shown)
+            ax.annotate(f"{c}/{S} resolved", (xi, y), xytext=(6, -10), textcoords="offset points", fontsize=6.5, color=color)
+    p["mean"] = mean
+    return p
 
 
-def _bound_curves(ds: xr.Dataset, axis: str, x: np.ndarray):
-    """(construction bound, DPC line) on a dense x grid, other parameters from the panel."""
-    params = {name: scalar_param(ds, name) for name in ("H", "n", "d_h", "d") if name != axis}
-    params[axis] = x
-    con = th.capacity_bound_value(params["H"], params["n"], params["d_h"])
-    dpc = th.dpc_bound_value(params["H"], params["d_h"], params["d"])
-    return np.broadcast_to(con, x.shape).astype(float), np.broadcast_to(dpc, x.shape).astype(float)
+def _pooled(p: dict) -> tuple[np.ndarray, np.ndarray]:
+    """The resolved (x, capacity) points of a series, every seed."""
+    ok = p["resolved"]
+    return np.repeat(p["x"], ok.shape[1]).reshape(ok.shape)[ok], p["estimate"][ok].astype(float)
 
 
-MEASURES = {
-    "max_memorized": ("memorization capacity M (examples)",
-                      "chance-corrected memorized count M = max over T of T (acc − 1/C)/(1 − 1/C) (the claims' measure)"),
-    "capacity": ("capacity T99 (examples)", "largest T with ≥ 99% training accuracy"),
-}
-
-
-def capacity_figure(evidence: dict, path: Path, measure: str = "capacity") -> Path:
-    """Capacity vs H, n and d_h, beside H(min(n,d_h)-1)+1 and H d_h + d. ``measure`` 'capacity': T99
-    (largest T with >= 99 % training accuracy, best lr per (T, seed)), reads capacity*; 'max_memorized':
-    M, the chance-corrected memorized count maximised over T (what the claims test)."""
-    ylabel, what = MEASURES[measure]
-    present = [(name, axis, xlabel) for name, axis, xlabel in PANELS
-               if name in evidence or (name == "heads" and "heads_random" in evidence)]
-    fig = Figure(figsize=(max(5.2 * len(present), 11.5), 5.6), layout="constrained")
-    if not present:
-        return empty(fig, "no heads / context / head_dim panel in the evidence", path)
-    axes = np.atleast_1d(fig.subplots(1, len(present)))
-    ref = None
-    for ax, (name, axis, xlabel) in zip(axes, present):
-        series = [(name, evidence[name], "trained, shared context")] if name in evidence else []
-        if name == "heads" and "heads_random" in evidence:
-            series.append(("heads_random", evidence["heads_random"], "trained, random contexts"))
-        ref = ref or series[0][1]
-        xs_all = np.unique(np.concatenate([s[axis].values for _, s, _ in series]).astype(float))
-        if axis == "d_h" and xs_all.max() / max(xs_all.min(), 1) >= 8:
-            ax.set_xscale("log", base=2)
-        ys, parts = [], []
-        for key, ds, label in series:
-            for sub_label, sub in series_dims(ds, axis):
-                parts.append((key, sub, f"{label}{', ' + sub_label if sub_label else ''}"))
-        width = np.diff(xs_all).min() if len(xs_all) > 1 else 1.0
-        for j, (key, sub, label) in enumerate(parts):
-            offset = (j - (len(parts) - 1) / 2) * (0.04 if ax.get_xscale() == "log" else 0.06 * width)
-            color = SERIES_COLORS.get(key, "tab:blue") if len(parts) <= 2 else f"C{j}"
-            ys += _capacity_series(ax, sub, axis, color, label, offset, measure)
-        # bounds: a dense integer grid, since min(n, d_h) kinks between grid points
-        dense = np.unique(np.r_[np.arange(xs_all.min(), xs_all.max() + 1), xs_all]) if axis != "H" else xs_all
-        drawn = set()
-        for key, sub, label in parts:
-            con, dpc = _bound_curves(sub, axis, dense)
-            sig = (tuple(np.round(con, 6)), tuple(np.round(dpc, 6)))
-            if sig in drawn:
-                continue
-            drawn.add(sig)
-            ax.plot(dense, con, **BOUND_STYLE, label="construction bound H(min(n, d_h) − 1) + 1 (attention frozen)")
-            ax.plot(dense, dpc, **DPC_STYLE, label="Dana–Pydi–Chevaleyre H·d_h + d (attention-only LM)")
-            ys += [v for v in np.concatenate([con, dpc]) if v > 0]
-        T_grid = parts[0][1]["T"].values
-        ax.axhspan(T_grid.min(), T_grid.max(), color="0.5", alpha=0.07, lw=0,
-                   label="measurable range (the panel's T grid)")
-        if axis == "d_h":
-            n = scalar_param(parts[0][1], "n")
-            if np.ndim(n) == 0:
-                ax.axvline(n, color="tab:green", ls=":", lw=1.5, label="d_h = n (plateau predicted beyond)")
-        fixed = {k: scalar_param(parts[0][1], k) for k in ("H", "n", "d_h") if k != axis}
-        fixed_txt = ", ".join(f"{k} = {v}" for k, v in fixed.items() if np.ndim(v) == 0)
-        ax.set_title(f"capacity vs {xlabel.split()[-1]} ({fixed_txt})", fontsize=10)
-        ax.set_xlabel(xlabel + (" (log scale)" if ax.get_xscale() == "log" else ""))
-        ax.set_ylabel(ylabel)
-        ax.set_xticks(xs_all, [f"{v:g}" for v in xs_all])
-        ax.set_xticks([], minor=True)
-        if measure == "max_memorized" and axis == "H" and name in evidence:  # the claim's fit, drawn
-            H = evidence[name]["H"].values.astype(float)
-            M = selected(evidence[name], "max_memorized_mean", ("H",)).values.astype(float)
-            use = (H >= 2) & np.isfinite(M)
-            if use.sum() >= 3:
-                slope, icpt, r2 = fit_line(H[use], M[use])
-                ax.plot(H[use], icpt + slope * H[use], color="0.3", ls="-.", lw=1.2,
-                        label=f"least-squares line on H ≥ 2 (shared): {slope:.0f} per head, R² {r2:.3f}")
-        if measure == "max_memorized":
-            ax.set_ylim(0, 1.1 * max(v for v in ys if v <= 1.5 * float(parts[0][1]["T"].max())))
-        elif ys and max(ys) / min(ys) > 30:
-            ax.set_yscale("log")
-        ax.grid(alpha=0.3)
-    unique_legend(fig, axes, order=("trained", "least-squares", "seed min", "censored", "some seed", "construction", "Dana", "d_h = n"),
-                   ncol=3 if len(present) == 3 else 2, fontsize=8)
-    fig.suptitle(
-        f"Memorization capacity of one multi-head attention layer (paper Fig. 2): {what}, "
-        f"{lr_text(ref, '(T, seed)')}\n{title(ref)}\n"
-        "The bound caps the construction with attention frozen (Sec. 4), not a trained model: trained "
-        "W_Q, W_K can memorize more.",
-        fontsize=10,
-    )
-    return save(fig, path)
-
-
-def memorized_vs_T(ds: xr.Dataset, path: Path, panel: str = "heads") -> Path:
-    """Chance-corrected memorized count T (acc - 1/C) / (1 - 1/C) (left) and training accuracy (right)
-    vs T, one curve per H (seed mean, band min-max), with the identity T, the 99 % capacity points and
-    the construction bound on the identity. Reads memorized, acc, capacity_mean, capacity_censored."""
-    C = int(scalar_param(ds, "C"))
-    n, d_h = scalar_param(ds, "n"), scalar_param(ds, "d_h")
-    fig = Figure(figsize=(12, 5.4), layout="constrained")
-    ax_m, ax_a = fig.subplots(1, 2)
-    T = ds["T"].values.astype(float)
-    H_values = np.atleast_1d(scalar_param(ds, "H"))
-    ds_h = ds if "H" in ds.dims else ds.expand_dims(H=H_values)
-    colors = [f"C{i % 10}" for i in range(len(H_values))]
-    ax_m.plot([T[0] / 1.2, T[-1] * 1.2], [T[0] / 1.2, T[-1] * 1.2], color="black", lw=1, ls=":",
-              label="identity T (all memorized)")
-    floor = []
-    for H, color in zip(H_values, colors):
-        sub = ds_h.sel(H=H)
-        mem = selected(sub, "memorized", ("T", "seed")).values.astype(float)
-        acc = selected(sub, "acc", ("T", "seed")).values.astype(float)
-        ax_m.fill_between(T, np.nanmin(mem, 1), np.nanmax(mem, 1), color=color, alpha=0.18, lw=0)
-        ax_m.plot(T, np.nanmean(mem, 1), "o-", ms=3.5, color=color, lw=1.4, label=f"H = {H:g}")
-        ax_a.fill_between(T, np.nanmin(acc, 1), np.nanmax(acc, 1), color=color, alpha=0.18, lw=0)
-        ax_a.plot(T, np.nanmean(acc, 1), "o-", ms=3.5, color=color, lw=1.4)
-        floor.append(np.nanmin(mem))
-        cap = float(selected(sub, "capacity_mean", ()).values)
-        cens = bool(selected(sub, "capacity_censored", ("seed",)).values.any())
-        if np.isfinite(cap):
-            y = cap * (THRESHOLD - 1 / C) / (1 - 1 / C) if C > 1 else cap * THRESHOLD
-            ax_m.plot(cap, y, marker="*", ms=13, color=color, mfc="white" if cens else color, mec=color, zorder=5)
-            ax_a.plot(cap, THRESHOLD, marker="*", ms=13, color=color, mfc="white" if cens else color, mec=color, zorder=5)
-        bound = float(th.capacity_bound_value(H, n, d_h))
-        if T[0] / 1.5 <= bound <= T[-1] * 1.5:
-            ax_m.plot(bound, bound, marker="x", ms=8, mew=2, color=color, zorder=5)
-    ax_a.axhline(THRESHOLD, color="black", lw=1, ls="--", label="99% threshold")
-    if C > 1:
-        ax_a.axhline(1 / C, color="tab:gray", lw=1, ls=":", label=f"chance 1/C = {1 / C:.2g}")
-    for ax in (ax_m, ax_a):
-        ax.set_xscale("log", base=2)
-        ax.set_xticks(T, [f"{v:g}" for v in T])
-        ax.set_xticks([], minor=True)
-        ax.set_xlabel("training examples T (log scale)")
-        ax.grid(alpha=0.3)
-    if min(floor) > 0:
-        ax_m.set_yscale("log", base=2)
+def draw_power_fit(ax, p: dict, axis: str, color: str = FIT_COLOR) -> None:
+    """The claims' fit a + b x^beta on the resolved points, beta and its 95 % CI in the legend (a note on
+    the axes instead when fewer than 4 x values have a resolved point, or the fit fails)."""
+    xs, ys = _pooled(p)
+    why = None
+    if len(np.unique(xs)) < 4:
+        why = f"fewer than 4 {axis} values measured: no fit of a + b {axis}^β"
     else:
-        ax_m.set_yscale("symlog", linthresh=max(T[0], 1), base=2)
-    ax_m.set_ylabel("chance-corrected memorized examples\nT (acc − 1/C) / (1 − 1/C)" if C > 1 else "examples within tolerance")
-    ax_a.set_ylabel(f"training accuracy (best checkpoint, {lr_text(ds, '(T, seed)')})")
-    ax_m.set_title("memorized count (seed mean, band: seed min–max)", fontsize=10)
-    ax_a.set_title("training accuracy: capacity T99 is where it crosses 99%", fontsize=10)
-    handles, labels = ax_m.get_legend_handles_labels()
-    handles += ax_a.get_legend_handles_labels()[0]
-    labels += ax_a.get_legend_handles_labels()[1]
-    handles += [Line2D([], [], ls="none", marker="*", ms=11, color="0.3"),
-                Line2D([], [], ls="none", marker="*", ms=11, mfc="white", mec="0.3"),
-                Line2D([], [], ls="none", marker="x", ms=8, mew=2, color="0.3")]
-    labels += ["99%-capacity (seed mean)", "censored capacity (lower bound)",
-               "construction bound H(min(n, d_h) − 1) + 1 on the identity"]
-    fig.legend(handles, labels, loc="outside lower center", ncol=min(len(labels), 5), fontsize=8)
-    fig.suptitle(f"Memorized examples vs training-set size ('{panel}' panel, {context_text(ds)}, n = {n}, d_h = {d_h})\n{title(ds)}",
-                 fontsize=10)
+        try:
+            beta, lo, hi, b = fit_power(xs, ys)
+        except (RuntimeError, ValueError) as exc:
+            why = f"the fit a + b {axis}^β did not converge ({type(exc).__name__})"
+    if why is not None:
+        ax.text(0.98, 0.03, why, transform=ax.transAxes, ha="right", va="bottom", fontsize=7, color="0.35")
+        return
+    a = float(np.mean(ys - b * xs**beta))  # the least-squares intercept at the fitted b, beta
+    dense = np.linspace(xs.min(), xs.max(), 200)
+    ax.plot(dense, a + b * dense**beta, color=color, ls="-.", lw=1.4,
+            label=f"least-squares fit a + b {axis}^β: β = {beta:.2f}, 95% CI [{lo:.2f}, {hi:.2f}] (linear: β = 1)")
+
+
+def draw_bound(ax, ds: xr.Dataset, axis: str, dense: np.ndarray, label: str = BOUND_LABEL, **style) -> np.ndarray:
+    """The construction bound along ``axis`` (other sizes from the panel) on the dense grid."""
+    sizes = {k: scalar_param(ds, k) for k in ("H", "n", "d_h") if k != axis}
+    sizes[axis] = dense.astype(int)
+    bound = np.broadcast_to(th.capacity_bound_value(sizes["H"], sizes["n"], sizes["d_h"]), dense.shape).astype(float)
+    ax.plot(dense, bound, **{**BOUND_STYLE, **style}, label=label)
+    return bound
+
+
+def _search_bound(ax, ds: xr.Dataset, p: dict, color: str = "0.45") -> None:
+    """T_max as a dotted line when a seed stopped there or the points reach half of it."""
+    T_max = float(scalar_param(ds, "T_max"))
+    if p["at_bound"].any() or np.nanmax(p["shown"], initial=0.0) > 0.5 * T_max:
+        ax.axhline(T_max, color=color, ls=":", lw=1.2, label=f"search bound T_max = {T_max:g} ({context_text(ds)})")
+
+
+def _fixed_sizes(ds: xr.Dataset, axis: str) -> str:
+    values = {k: scalar_param(ds, k) for k in ("H", "n", "d_h") if k != axis}
+    return ", ".join(f"{k} = {v}" for k, v in values.items() if np.ndim(v) == 0)
+
+
+def _finish(ax, xs: np.ndarray, xlabel: str, title_text: str, log: bool = False, legend_cols: int = 1) -> None:
+    if log:
+        ax.set_xscale("log", base=2)
+    ax.set_xticks(xs, [f"{v:g}" for v in xs])
+    ax.set_xticks([], minor=True)
+    ax.set_xlabel(xlabel + (" (log scale)" if log else ""))
+    ax.set_ylabel("capacity: largest T memorized (examples)")
+    ax.set_ylim(bottom=0)
+    top = ax.get_ylim()[1]
+    ax.set_ylim(0, top * 1.45)  # room for the legend above the data
+    ax.set_title(title_text, fontsize=9.5)
+    ax.grid(alpha=0.3)
+    dedup_legend(ax, fontsize=6.8, loc="upper left", ncol=legend_cols, framealpha=0.85)
+
+
+def _trend_axes(ax, ds: xr.Dataset, axis: str, xlabel: str, letter: str) -> None:
+    """(a) H or (b) n: seed points, mean, the power fit and the construction bound."""
+    x = ds[axis].values.astype(float)
+    p = draw_capacity(ax, ds, axis, SHARED, "trained, shared context", span=0.18 * float(np.min(np.diff(x), initial=1.0)))
+    draw_power_fit(ax, p, axis)
+    draw_bound(ax, ds, axis, np.arange(x.min(), x.max() + 1) if axis != "H" else x)
+    _search_bound(ax, ds, p)
+    _finish(ax, x, xlabel, f"({letter}) capacity vs {axis} ({_fixed_sizes(ds, axis)}, {context_text(ds)})")
+
+
+def _head_dim_axes(ax, panels: list, letter: str) -> None:
+    """(c) d_h at each n: seed points, mean, the segmented fit a + b min(d_h, k) with its breakpoint k,
+    the predicted band [n - 1, n] and the construction bound."""
+    all_x = np.unique(np.concatenate([ds["d_h"].values for _, ds, _ in panels]).astype(float))
+    log = all_x.max() / max(all_x.min(), 1.0) >= 8
+    dense = np.unique(np.r_[np.arange(all_x.min(), all_x.max() + 1), all_x])
+    for i, (_, ds, n) in enumerate(panels):
+        color = N_COLORS[i % len(N_COLORS)]
+        p = draw_capacity(ax, ds, "d_h", color, f"n = {n}", log=log, span=0.12)
+        ax.axvspan(n - 1, n, color=color, alpha=0.12, lw=0, label=f"n = {n}: predicted breakpoint [n − 1, n] = [{n - 1}, {n}]")
+        bound = draw_bound(ax, ds, "d_h", dense, label=BOUND_LABEL, lw=1.0, alpha=0.8)
+        ax.annotate(f"n = {n}", (dense[-1], bound[-1]), xytext=(-2, 3), textcoords="offset points", ha="right", fontsize=7)
+        xs, ys = _pooled(p)
+        if len(np.unique(xs)) >= 3:
+            k, a, b = fit_breakpoint(xs, ys)
+            ax.plot(dense, a + b * np.minimum(dense, k), color=color, ls="--", lw=1.3,
+                    label=f"n = {n}: segmented fit a + b min(d_h, k), k = {k:.2f}")
+            ax.axvline(k, color=color, ls=":", lw=1.5)
+            ax.annotate(f"k = {k:.2f}", (k, 0), xytext=(3, 4), textcoords="offset points", fontsize=7, color=color)
+        else:
+            ax.text(0.98, 0.03 + 0.05 * i, f"n = {n}: fewer than 3 d_h values measured, no segmented fit", transform=ax.transAxes,
+                    ha="right", fontsize=7, color=color)
+        _search_bound(ax, ds, p)
+    H = scalar_param(panels[0][1], "H")
+    _finish(ax, all_x, "head dimension d_h", f"({letter}) capacity vs d_h (H = {H}, {context_text(panels[0][1])}; "
+            "dotted: fitted breakpoint k)", log=log)
+
+
+def _random_axes(ax, shared: xr.Dataset | None, random: xr.Dataset, letter: str) -> None:
+    """(d) capacity vs H with random contexts and with the shared one."""
+    x = random["H"].values.astype(float)
+    xs = [x]
+    span = 0.18 * float(np.min(np.diff(x), initial=1.0))
+    if shared is not None:
+        xs.append(shared["H"].values.astype(float))
+        p = draw_capacity(ax, shared, "H", SHARED, "shared context", span=span)
+        _search_bound(ax, shared, p, color=SHARED)
+    p = draw_capacity(ax, random, "H", RANDOM, "random contexts (one per example)", span=span)
+    _search_bound(ax, random, p, color=RANDOM)
+    xs = np.unique(np.concatenate(xs))
+    draw_bound(ax, random, "H", xs)
+    _finish(ax, xs, "number of heads H", f"({letter}) random contexts vs a shared one ({_fixed_sizes(random, 'H')})")
+
+
+def capacity_figure(evidence: dict, path: Path) -> Path:
+    """Capacity vs H (a), n (b), d_h at each n (c) and random vs shared contexts (d), for the panels
+    present; ``evidence``: {panel: ``panels.prepare``d Dataset}."""
+    jobs = [(name, axis, xlabel) for name, axis, xlabel in PANELS if name in evidence]
+    dims = head_dim_panels(evidence)
+    count = len(jobs) + bool(dims) + ("heads_random" in evidence)
+    if count == 0:
+        return empty(Figure(figsize=(8, 3)), "no heads / context / head_dim / heads_random panel in the evidence", path)
+    rows, cols = (2, 2) if count == 4 else (1, count)
+    fig = Figure(figsize=(max(6.6 * cols, 10.0), 5.6 * rows + 1.0), layout="constrained")
+    axes = list(np.atleast_1d(fig.subplots(rows, cols)).ravel())
+    letters = iter("abcd")
+    ref = None
+    for name, axis, xlabel in jobs:
+        ref = ref if ref is not None else evidence[name]
+        _trend_axes(axes.pop(0), evidence[name], axis, xlabel, next(letters))
+    if dims:
+        ref = ref if ref is not None else dims[0][1]
+        _head_dim_axes(axes.pop(0), dims, next(letters))
+    if "heads_random" in evidence:
+        ref = ref if ref is not None else evidence["heads_random"]
+        _random_axes(axes.pop(0), evidence.get("heads"), evidence["heads_random"], next(letters))
+    suptitle(fig, [
+        "Memorization capacity of one multi-head attention layer (paper Fig. 2): per config, the largest T whose training set "
+        "is memorized, " + ("found by a search over T (double until a probe fails, then bisect)" if scalar_param(ref, "search") != "fixed"
+                           else "on the T grid (search = 'fixed': one run per T)") + f"; {lr_text(ref)}",
+        title(ref),
+        "The construction bound is what Theorem 1's construction memorizes with attention frozen (Sec. 4): trained W_Q, W_K "
+        "can memorize more.",
+    ])
     return save(fig, path)

@@ -1,34 +1,61 @@
-"""The panels of the `mha-capacity` results as the figures read them: titles, selections, the best
-learning rate and the seed statistics of the capacity measures."""
+"""The panels of the `mha-capacity` results as the figures read them: titles, selections, which configs
+hold a measured capacity, and seed statistics over the measured ones only.
+
+A capacity is the search's largest T memorized (sims/studies/mha_capacity/run.py). It is a measurement
+only where the search bracketed it (``capacity_resolved``); a config whose search stopped at a bound
+(T_max memorized, or nothing memorized) or did not close its bracket is drawn apart and never enters
+a mean or a fit.
+"""
 
 from __future__ import annotations
+
+import textwrap
 
 import numpy as np
 import xarray as xr
 
-from ...sims.studies.mha_capacity.analysis import seed_interval
+from ...sims.stats import t_quantile
 from .._common import scalar_param
 
-# (panel, swept axis, axis label) of the paper's Fig. 2 (a-c)
-PANELS = (("heads", "H", "number of heads H"), ("context", "n", "context length n"), ("head_dim", "d_h", "head dimension d_h"))
-SEED_VARS = ("capacity", "capacity_censored", "acc", "memorized", "best_acc", "saturated_fraction", "saturated_fraction_init",
-             "max_attn", "max_attn_init", "train_loss", "train_acc")
+# (panel, swept axis, axis label) of the paper's Fig. 2 (a, b); the head-dimension panels (c) are every
+# panel named head_dim*, one per context length
+PANELS = (("heads", "H", "number of heads H"), ("context", "n", "context length n"))
+HEAD_DIM = "head_dim"
+AT_BOUND_LABEL = "at search bound (not a capacity)"
+UNCLOSED_LABEL = "search bracket not closed (not a capacity)"
 
 
 def title(ds: xr.Dataset) -> str:
-    d, D, C, steps = (scalar_param(ds, k) for k in ("d", "D", "C", "steps"))
+    d, D, C, steps, T_max = (scalar_param(ds, k) for k in ("d", "D", "C", "steps", "T_max"))
     task = f"C = {C} classes" if C > 1 else "regression (C = 1)"
-    return f"d = {d}, D = {D}, {task}, {steps} full-batch Adam steps, {ds.attrs.get('scale', '?')} scale"
+    target = float(np.atleast_1d(scalar_param(ds, "target_acc"))[0])
+    return (f"d = {d}, D = {D}, {task}; each probe: fresh weights, ≤ {steps} full-batch Adam steps, memorized at "
+            f"{target:.0%} training accuracy; T ≤ {T_max}; {ds.attrs.get('scale', '?')} scale")
+
+
+def suptitle(fig, lines: list[str], fontsize: float = 10) -> None:
+    """The figure title, each line wrapped to the figure's width (about 14 characters per inch at 10 pt)."""
+    width = max(40, int(fig.get_figwidth() * 140 / fontsize))
+    fig.suptitle("\n".join(textwrap.fill(line, width) for line in lines), fontsize=fontsize)
+
+
+def dedup_legend(ax, **kwargs) -> None:
+    """The axes' legend with each label once."""
+    seen = {}
+    for handle, label in zip(*ax.get_legend_handles_labels()):
+        seen.setdefault(label, handle)
+    if seen:
+        ax.legend(list(seen.values()), list(seen), **kwargs)
 
 
 def context_text(ds: xr.Dataset) -> str:
     return "random contexts" if scalar_param(ds, "context") == "random" else "shared context"
 
 
-def lr_text(ds: xr.Dataset, per: str) -> str:
-    """'best lr per <per>' when lr is swept, else the single lr."""
+def lr_text(ds: xr.Dataset) -> str:
+    """'best lr per config' when lr is swept, else the single lr."""
     if "lr" in ds.dims and ds.sizes["lr"] > 1:
-        return f"best lr per {per}"
+        return "best lr per config"
     return f"lr {float(np.atleast_1d(scalar_param(ds, 'lr'))[0]):g}"
 
 
@@ -41,52 +68,81 @@ def selected(ds: xr.Dataset, var: str, keep: tuple[str, ...]) -> xr.DataArray:
     return da.transpose(*[k for k in keep if k in da.dims])
 
 
-def series_dims(ds: xr.Dataset, axis: str) -> list[tuple[str, xr.Dataset]]:
-    """Split a panel into series along an extra swept dim of size > 1 (e.g. H in a context panel)."""
-    extra = [dim for dim in ds["capacity"].dims if dim not in (axis, "seed") and ds.sizes[dim] > 1]
-    if not extra:
-        return [("", ds)]
-    dim = extra[0]
-    return [(f"{dim} = {v:g}", ds.sel({dim: v})) for v in ds[dim].values]
+def head_dim_panels(evidence: dict) -> list[tuple[str, xr.Dataset, int]]:
+    """[(name, panel, n)] of the head-dimension panels, largest n first."""
+    found = [(name, ds, int(scalar_param(ds, "n"))) for name, ds in evidence.items() if name.startswith(HEAD_DIM)]
+    return sorted(found, key=lambda item: -item[2])
 
 
-def best_lr_choice(ds: xr.Dataset) -> xr.DataArray | None:
-    """Index of the best learning rate per (..., T, seed): highest best-checkpoint accuracy, ties broken
-    by the lower minimum training loss (the loss term is below one example's accuracy step). None if
-    the panel has no lr axis."""
-    if "lr" not in ds.dims:
-        return None
-    acc = ds["best_acc"] if "best_acc" in ds else ds["train_acc"].isel(step=-1)
-    loss = ds["train_loss"].min("step", skipna=True).fillna(np.inf).clip(0, 1)
-    T_max = float(np.max(ds["T"].values)) if "T" in ds.coords else float(scalar_param(ds, "T_max"))
-    score = acc.fillna(-1.0) - loss / (10.0 * T_max)
-    return score.argmax("lr")
+def _collapse_T(ds: xr.Dataset) -> xr.Dataset:
+    """search = 'fixed' on a T grid: each config at the grid T with the largest memorized T (the first T
+    if none); capacity_at_bound where nothing or the whole grid was memorized."""
+    T_grid = ds["T"].values
+    cap = ds["capacity"].max("lr") if "lr" in ds["capacity"].dims else ds["capacity"]
+    out = ds.isel(T=cap.argmax("T"))
+    at_bound = (out["capacity"] <= 0) | (out["capacity"] >= T_grid.max())
+    out["capacity_at_bound"] = at_bound
+    out["capacity_resolved"] = ~at_bound
+    estimate = out["capacity"].astype(float).where(~at_bound)
+    out["capacity_estimate"] = estimate.max("lr") if "lr" in estimate.dims else estimate
+    return out.drop_vars("T", errors="ignore")
 
 
-def at_best_lr(ds: xr.Dataset, var: str) -> xr.DataArray:
-    choice = best_lr_choice(ds)
-    return ds[var] if choice is None else ds[var].isel(lr=choice)
-
-
-def with_seed_stats(ds: xr.Dataset) -> xr.Dataset:
-    """A panel with a seed axis and the seed statistics of ``summarize`` (one seed: all equal capacity),
-    plus those of M: max_memorized_mean / _lo / _hi (95 % t-interval), _min / _max and _censored (the
-    whole T grid memorized)."""
+def prepare(ds: xr.Dataset) -> xr.Dataset:
+    """A summarized panel with a seed axis and per config (lr folded): ``shown`` (the search's capacity,
+    best over lr), ``resolved`` (a measured capacity), ``at_bound`` (stopped at a search bound) and
+    ``lr_index`` (the lr of the estimate, for the attention variables). A T grid (search = 'fixed') is
+    folded to the largest T memorized."""
     ds = ds.copy()
+    if "T" in ds["capacity"].dims:
+        ds = _collapse_T(ds)
     if "seed" not in ds.dims:
-        seed = [scalar_param(ds, "seed")] if "seed" not in ds.coords else [ds["seed"].item()]
+        seed = [int(np.atleast_1d(scalar_param(ds, "seed"))[0])]
         ds = ds.drop_vars("seed", errors="ignore")
-        for var in SEED_VARS:
-            if var in ds:
-                ds[var] = ds[var].expand_dims(seed=seed, axis=-1)
-    cap = ds["capacity"]
-    for name, value in (("mean", cap.mean("seed")), ("lo", cap.mean("seed")), ("hi", cap.mean("seed")),
-                        ("min", cap.min("seed")), ("max", cap.max("seed"))):
-        if f"capacity_{name}" not in ds:
-            ds[f"capacity_{name}"] = value
-    if "max_memorized" in ds and "max_memorized_mean" not in ds:
-        M = ds["max_memorized"]
-        ds["max_memorized_mean"], ds["max_memorized_lo"], ds["max_memorized_hi"] = seed_interval(M)
-        ds["max_memorized_min"], ds["max_memorized_max"] = M.min("seed"), M.max("seed")
-        ds["max_memorized_censored"] = M >= float(ds["T"].max()) - 0.5  # the whole T grid memorized
+        for name in list(ds.data_vars):  # one seed: no seed statistics were added, every variable gets the axis
+            ds[name] = ds[name].expand_dims(seed=seed)
+    estimate = ds["capacity_estimate"]
+    cap = ds["capacity"].astype(float)
+    if "lr" in cap.dims:
+        choice = cap.where(ds["capacity_resolved"], -1.0).argmax("lr")
+        ds["lr_index"] = choice
+        ds["shown"] = cap.max("lr")
+        ds["at_bound"] = ds["capacity_at_bound"].any("lr") & estimate.isnull()
+    else:
+        ds["shown"] = cap
+        ds["at_bound"] = ds["capacity_at_bound"] & estimate.isnull()
+    ds["resolved"] = estimate.notnull()
     return ds
+
+
+def at_lr(ds: xr.Dataset, var: str) -> xr.DataArray:
+    """ds[var] at the lr of each config's capacity estimate (unchanged without an lr axis)."""
+    if "lr_index" in ds and "lr" in ds[var].dims:
+        return ds[var].isel(lr=ds["lr_index"])
+    return ds[var]
+
+
+def per_seed(ds: xr.Dataset, axis: str) -> dict[str, np.ndarray]:
+    """x (A,) and per (x, seed) arrays (A, S): shown, resolved, at_bound, estimate."""
+    out = {"x": ds[axis].values.astype(float)}
+    for key, var in (("shown", "shown"), ("resolved", "resolved"), ("at_bound", "at_bound"), ("estimate", "capacity_estimate")):
+        out[key] = selected(ds, var, (axis, "seed")).values
+    out["resolved"] = out["resolved"].astype(bool)
+    out["at_bound"] = out["at_bound"].astype(bool)
+    return out
+
+
+def seed_stats(values: np.ndarray, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per row of (A, S): (mean, lo, hi, count) over the kept entries; lo, hi the two-sided 95 % Student t
+    interval of the mean (lo = hi = mean with one; NaN with none)."""
+    A = values.shape[0]
+    mean, lo, hi, count = np.full(A, np.nan), np.full(A, np.nan), np.full(A, np.nan), np.zeros(A, int)
+    for i in range(A):
+        v = values[i][keep[i] & np.isfinite(values[i])].astype(float)
+        count[i] = v.size
+        if v.size == 0:
+            continue
+        mean[i] = v.mean()
+        half = t_quantile(v.size - 1) * v.std(ddof=1) / np.sqrt(v.size) if v.size > 1 else 0.0
+        lo[i], hi[i] = mean[i] - half, mean[i] + half
+    return mean, lo, hi, count

@@ -13,14 +13,14 @@ from rote.sims.errors import ConfigError
 from rote.sims.params import replace
 from rote.sims.studies.mha_capacity import STUDY
 from rote.sims.studies.mha_capacity import claims as mc
-from rote.sims.studies.mha_capacity.analysis import capacity_from_curve
+from rote.sims.studies.mha_capacity import run as run_mod
 from rote.sims.studies.mha_capacity.model import build_model, official_full_logits
 from rote.sims.studies.mha_capacity.params import MHAParams
 from rote.sims.studies.mha_capacity.run import make_data, per_example
 from rote.sims.studies.mha_capacity.scales import paper_scale, quick_scale, smoke_scale
 from rote.theory import mha_capacity as th
 
-TINY = MHAParams(d=8, D=8, n_max=4, n=4, d_h_max=4, d_h=4, H_max=4, T_max=32, T=32, C=3, steps=40, log_every=20, H=2)
+TINY = MHAParams(d=8, D=8, n_max=4, n=4, d_h_max=4, d_h=4, H_max=4, T_max=32, T=32, T_start=8, C=3, steps=40, log_every=20, H=2)
 
 
 def _init(params, key=0):
@@ -138,7 +138,7 @@ def test_data_nested_in_T_and_context_kinds():
 
 @pytest.mark.parametrize(
     "changes",
-    [dict(context="shared"), dict(H=5), dict(H=0), dict(T=33), dict(T=0), dict(steps=30), dict(lr=0.0), dict(model="bare"), dict(seed=-1), dict(n=0), dict(n=5), dict(d_h=5), dict(d_h=0)],
+    [dict(context="shared"), dict(H=5), dict(H=0), dict(T_start=33), dict(T=0), dict(target_acc=0.0), dict(target_acc=1.5), dict(resolution=1.0), dict(search="grid"), dict(steps=30), dict(lr=0.0), dict(model="bare"), dict(seed=-1), dict(n=0), dict(n=5), dict(d_h=5), dict(d_h=0)],
 )
 def test_bad_config_is_a_config_error(changes):
     (name,) = changes
@@ -148,7 +148,7 @@ def test_bad_config_is_a_config_error(changes):
 
 def test_bare_layer_runs_for_regression():
     out = engine.run_one(STUDY, replace(TINY, model="bare", C=1))
-    assert np.all(np.isfinite(out["train_loss"]))
+    assert np.all(np.isfinite(out["probe_loss"][out["probe_used"]]))
 
 
 def test_vmapped_equals_alone_and_seed_reproducible():
@@ -156,91 +156,171 @@ def test_vmapped_equals_alone_and_seed_reproducible():
     chunk = engine.run_chunk(STUDY, configs, 4)
     for i, cfg in enumerate(configs):
         alone = engine.run_one(STUDY, cfg)
-        np.testing.assert_allclose(chunk["train_loss"][i], alone["train_loss"], rtol=1e-6, atol=1e-7)
+        np.testing.assert_array_equal(chunk["probe_T"][i], alone["probe_T"])
+        np.testing.assert_allclose(chunk["probe_loss"][i], alone["probe_loss"], rtol=1e-6, atol=1e-7)
     again = engine.run_chunk(STUDY, configs, 4)
-    np.testing.assert_array_equal(chunk["train_loss"], again["train_loss"])
-    assert not np.array_equal(chunk["train_loss"][0], chunk["train_loss"][1])
+    np.testing.assert_array_equal(chunk["probe_loss"], again["probe_loss"])
+    assert not np.array_equal(chunk["probe_loss"][0], chunk["probe_loss"][1])
 
 
 def test_training_memorizes_a_small_set():
-    out = engine.run_one(STUDY, replace(TINY, H=4, T=16, steps=400, log_every=100, lr=1e-2))
-    assert out["train_acc"][np.argmin(out["train_loss"])] == 1.0
+    out = engine.run_one(STUDY, replace(TINY, search="fixed", H=4, T=16, steps=400, log_every=100, lr=1e-2))
+    assert out["probe_acc"].shape == (1,) and out["probe_acc"][0] == 1.0 and out["probe_steps"][0] == 400  # no early stop
 
 
-def test_capacity_from_curve_interpolates_censors_and_fails():
-    T = np.array([16.0, 32, 64, 128])
-    assert capacity_from_curve(T, np.array([1.0, 1.0, 0.95, 0.8]))[0] == pytest.approx(32 + 32 * (0.01 / 0.05))
-    assert capacity_from_curve(T, np.array([1.0, 1.0, 1.0, 1.0])) == (128.0, True)
-    cap, censored = capacity_from_curve(T, np.array([0.5, 0.4, 0.3, 0.2]))
-    assert np.isnan(cap) and not censored
-    # the largest T at or above threshold counts, even after a dip
-    assert capacity_from_curve(T, np.array([1.0, 0.98, 1.0, 0.5]))[0] == pytest.approx(64 + 64 * (0.01 / 0.5))
+def _simulate_search(params, threshold: int):
+    """The search's probe sequence against an oracle that memorizes exactly T <= threshold."""
+    T, lo, hi, probes = params.T_start, 0, params.T_max + 1, []
+    for _ in range(params.max_probes):
+        probes.append(T)
+        lo, hi = (T, hi) if T <= threshold else (lo, T)
+        T_next, done = run_mod.next_probe(params, jnp.int32(T), jnp.int32(lo), jnp.int32(hi))
+        T = int(T_next)
+        if bool(done):
+            break
+    return lo, hi, probes
+
+
+@pytest.mark.parametrize("threshold", [1, 5, 37, 63, 64, 200, 511, 512])
+def test_search_brackets_the_threshold_to_the_resolution_or_stops_at_a_bound(threshold):
+    params = replace(TINY, T_max=512, T_start=64, resolution=1 / 16, max_probes=20)
+    lo, hi, probes = _simulate_search(params, threshold)
+    if threshold >= 512:
+        assert lo == 512 and hi == 513  # at the upper bound: not a capacity
+    else:
+        assert lo <= threshold < hi and hi - lo <= max(1, int(lo / 16))
+    assert len(probes) <= 12 and len(set(probes)) == len(probes)
+
+
+def test_search_with_no_success_stops_at_T_1():
+    params = replace(TINY, T_max=512, T_start=64)
+    lo, hi, probes = _simulate_search(params, 0)
+    assert (lo, hi) == (0, 1) and probes == [64, 32, 16, 8, 4, 2, 1]
+
+
+def test_run_reports_its_probes_consistently():
+    out = engine.run_one(STUDY, replace(TINY, T_max=32, T_start=8, steps=200, log_every=50, lr=1e-2, H=4))
+    used = out["probe_used"]
+    T, acc = out["probe_T"][used], out["probe_acc"][used]
+    memorized = acc >= 0.99
+    assert out["capacity"] == (T[memorized].max() if memorized.any() else 0)
+    assert out["capacity_fail"] == (T[~memorized].min() if (~memorized).any() else 33)
+    early = out["probe_steps"][used][memorized]
+    assert np.all(early <= 200) and np.all(out["probe_steps"][used][~memorized] == 200)  # failures run the whole budget
+    rows = np.isfinite(out["max_attn"]).any(1)
+    assert rows.sum() == out["capacity"]  # attention kept for the memorized examples only
 
 
 def test_smoke_sweep_summarizes(smoke_heads):
     ds = smoke_heads
-    for var in ("acc", "memorized", "max_memorized", "capacity", "capacity_mean", "capacity_lo", "capacity_hi", "saturated_fraction"):
+    for var in ("capacity_estimate", "capacity_resolved", "capacity_at_bound", "capacity_mean", "capacity_lo", "capacity_hi",
+                "saturated_fraction", "acc", "memorized"):
         assert var in ds, var
-    assert ds["capacity"].dims == ("H", "seed")
+    assert ds["capacity_estimate"].dims == ("H", "seed")
+    bound = ds["capacity_at_bound"].values
+    assert np.all(np.isnan(ds["capacity_estimate"].values[bound]))  # a value at a search bound never counts
     assert float(ds["saturated_fraction_init"].max()) < 0.5
-    defined = ds["capacity_lo"].notnull()  # NaN where some seed never reaches 99 % even at the smallest T
+    defined = ds["capacity_lo"].notnull()
     assert ((ds["capacity_lo"] <= ds["capacity_mean"]) | ~defined).all() and ((ds["capacity_mean"] <= ds["capacity_hi"]) | ~defined).all()
-    assert (ds["max_memorized"] > 0).all()
 
 
 def test_every_result_variable_has_units_and_long_name_and_the_grid_dim_order(smoke_heads):
     ds = smoke_heads
     for name, var in ds.variables.items():
         assert var.attrs.get("long_name") and var.attrs.get("units"), name
-    grid = tuple(d for d in ds["acc"].dims)  # (H, T, seed): the grid's axes in order
-    assert ds["memorized"].dims == grid  # was (T, H, seed)
+    grid = ("H", "seed")
     for name, var in ds.data_vars.items():  # every variable lists the grid axes it has in the grid's order
         assert [d for d in var.dims if d in grid] == [d for d in grid if d in var.dims], (name, var.dims)
 
 
 # ---------------------------------------------------------------------------------------------
-# Claims: each passes on the right input and fails on a deliberately wrong one
+# Claims: each passes on the predicted shape and fails on the plausible alternative
 # ---------------------------------------------------------------------------------------------
 
 
-def _panel(axis, values, per_seed):
-    """A Dataset shaped like a summarized panel: max_memorized (axis, seed)."""
+def _panel(axis, values, per_seed, var="capacity_estimate"):
+    """A Dataset shaped like a summarized panel: capacity_estimate (axis, seed)."""
     per_seed = np.asarray(per_seed, float)
-    return xr.Dataset({"max_memorized": ((axis, "seed"), per_seed), "capacity": ((axis, "seed"), per_seed)}, coords={axis: list(values), "seed": np.arange(per_seed.shape[1])})
+    return xr.Dataset({var: ((axis, "seed"), per_seed)}, coords={axis: list(values), "seed": np.arange(per_seed.shape[1])})
 
 
-def test_heads_claim_passes_on_linear_growth_and_fails_when_reversed():
-    H = [1, 2, 3, 4, 6, 8]
-    good = _panel("H", H, [[50 + 100 * h + s for s in range(3)] for h in H])
-    assert mc.check_heads(good)[1]
-    reversed_labels = good.assign_coords(H=H[::-1])
-    assert not mc.check_heads(reversed_labels)[1]
-    flat_noise = _panel("H", H, [[500, 100, 900]] * len(H))
-    assert not mc.check_heads(flat_noise)[1]
+H_VALUES = np.array([1, 2, 3, 4, 6, 8])
+NOISE = np.array([-6.0, 0.0, 6.0])  # per-seed offsets (5 seeds below)
+NOISE5 = np.array([-8.0, -4.0, 0.0, 4.0, 8.0])
 
 
-def test_context_claim():
+def _shape(f, noise=NOISE5):
+    return _panel("H", H_VALUES, [[f(h) + e for e in noise] for h in H_VALUES])
+
+
+def test_growth_claim_passes_linear_and_fails_sqrt_log_quadratic():
+    assert mc.check_growth(_shape(lambda h: 27 * h - 20), "H")[1]
+    assert mc.check_growth(_shape(lambda h: 27 * h + 5), "H")[1]  # the intercept is free
+    for wrong in (lambda h: 140 * np.sqrt(h), lambda h: 150 * np.log(h) + 60, lambda h: 6 * h**2 + 60, lambda h: 200 + 0 * h):
+        measured, ok = mc.check_growth(_shape(wrong), "H")
+        assert not ok, measured
+    assert not mc.check_growth(_shape(lambda h: 27 * h).assign_coords(H=H_VALUES[::-1]), "H")[1]  # reversed labels
+
+
+def test_growth_claim_fails_on_an_unresolved_config():
+    ds = _shape(lambda h: 27 * h)
+    ds["capacity_estimate"][-1, 0] = np.nan
+    measured, ok = mc.check_growth(ds, "H")
+    assert not ok and "not resolved" in measured
+
+
+def test_monotone_claim_passes_concave_growth_and_fails_flat_or_falling():
     n = [1, 2, 4, 8, 12]
-    good = _panel("n", n, [[10 * k + s for s in range(3)] for k in n])
-    assert mc.check_context(good)[1]
-    assert not mc.check_context(good.assign_coords(n=n[::-1]))[1]
+    concave = _panel("n", n, [[c + e for e in NOISE] for c in (1, 76, 128, 187, 203)])
+    measured, ok = mc.check_monotone(concave, "n")
+    assert ok and "linear not reproduced" in measured
+    assert not mc.check_monotone(_panel("n", n, [[150 + 2 * e for e in NOISE]] * 5), "n")[1]  # flat within noise
+    assert not mc.check_monotone(concave.assign_coords(n=n[::-1]).sortby("n"), "n")[1]  # falling
+    dip = _panel("n", n, [[c + e for e in NOISE] for c in (1, 120, 60, 187, 203)])
+    assert not mc.check_monotone(dip, "n")[1]
 
 
-def test_head_dim_plateau_claim():
-    dh = [1, 2, 4, 8, 16]
-    plateau = _panel("d_h", dh, [[v + s for s in range(3)] for v in (100, 200, 300, 400, 405)])
-    assert mc.check_head_dim_plateau(plateau, n=8)[1]
-    still_growing = _panel("d_h", dh, [[v + s for s in range(3)] for v in (100, 200, 300, 400, 800)])
-    assert not mc.check_head_dim_plateau(still_growing, n=8)[1]
-    no_rise = _panel("d_h", dh, [[400 + s for s in range(3)]] * 5)
-    assert not mc.check_head_dim_plateau(no_rise, n=8)[1]
-    # a rise within the noise: 60 against 2 SE of about 174
-    noisy = _panel("d_h", dh, [[100, 110, 120], [300, 310, 320], [330, 340, 350], [200, 500, 410], [200, 500, 410]])
-    assert not mc.check_head_dim_plateau(noisy, n=8)[1]
-    # one seed stuck low does not decide the test by itself (the min-max spread would: 168 > rise 125)
-    outlier = _panel("d_h", dh, [[225, 234, 236, 212], [286, 344, 322, 301], [442, 413, 376, 394], [372, 540, 456, 385], [392, 456, 415, 460]])
-    assert mc.check_head_dim_plateau(outlier, n=8)[1]
-    assert not mc.check_head_dim_plateau(outlier.where(outlier.seed > 0, np.nan), n=8)[1]  # a NaN seed is a failure
+def _head_dim(n, dims=(1, 2, 3, 4, 6, 8, 12, 16), noise=NOISE):
+    return _panel("d_h", dims, [[100 + 30 * min(d, n - 0.5) + e for e in noise] for d in dims])
+
+
+def test_breakpoint_tracks_n_and_fails_when_told_the_wrong_n():
+    assert mc.check_breakpoint({4: _head_dim(4), 8: _head_dim(8)})[1]
+    assert not mc.check_breakpoint({8: _head_dim(4), 4: _head_dim(8)})[1]  # panels swapped
+    assert not mc.check_breakpoint({4: _head_dim(8)})[1]  # the n = 8 curve told n = 4
+    assert not mc.check_breakpoint({8: _head_dim(4)})[1]
+    still_growing = _panel("d_h", (1, 2, 4, 8, 16), [[100 + 20 * d + e for e in NOISE] for d in (1, 2, 4, 8, 16)])
+    assert not mc.check_breakpoint({8: still_growing})[1]  # breakpoint at the largest d_h
+    flat = _panel("d_h", (1, 2, 4, 8, 16), [[300 + e for e in NOISE]] * 5)
+    assert not mc.check_breakpoint({8: flat})[1]
+
+
+def test_fit_breakpoint_recovers_a_known_knee():
+    x = np.repeat([1.0, 2, 3, 4, 6, 8, 12, 16], 2)
+    k, a, b = mc.fit_breakpoint(x, 10 + 5 * np.minimum(x, 5.0))
+    assert k == pytest.approx(5.0, abs=0.05) and a == pytest.approx(10) and b == pytest.approx(5)
+
+
+def test_budget_claim():
+    short = _panel("H", (2, 8), [[30, 34, 32], [180, 200, 190]])
+    assert mc.check_budget(_panel("H", (2, 8), [[31, 35, 33], [190, 205, 200]]), short)[1]
+    assert not mc.check_budget(_panel("H", (2, 8), [[31, 35, 33], [260, 280, 270]]), short)[1]  # +42 %: budget too short
+
+
+def test_random_exceeds_shared_claim():
+    shared = _panel("H", H_VALUES, [[27 * h + e for e in NOISE] for h in H_VALUES])
+    more = _panel("H", (1, 2, 4), [[80 * h + e for e in NOISE] for h in (1, 2, 4)])
+    assert mc.check_random_exceeds_shared(more, shared)[1]
+    same = _panel("H", (1, 2, 4), [[27 * h + 2 * e for e in NOISE] for h in (1, 2, 4)])
+    assert not mc.check_random_exceeds_shared(same, shared)[1]
+
+
+def test_saturation_claim():
+    after = _panel("H", (1, 2, 4), [[0.3, 0.4, 0.5]] * 3, "saturated_fraction")
+    before = _panel("H", (1, 2, 4), [[0.0, 0.01, 0.0]] * 3, "saturated_fraction_init")
+    assert mc.check_saturation(xr.merge([after, before]))[1]
+    unchanged = _panel("H", (1, 2, 4), [[0.03, 0.0, 0.02]] * 3, "saturated_fraction")
+    assert not mc.check_saturation(xr.merge([unchanged, before]))[1]
 
 
 def test_theory_claims_fail_on_wrong_inputs():
@@ -258,12 +338,12 @@ def test_missing_panel_is_a_failed_claim_not_a_crash():
 
 
 def test_claims_read_their_sizes_from_the_scale():
-    """Smoke scale: the two theory claims only; quick and paper: the plateau at the head_dim panel's n."""
+    """Smoke scale: the two theory claims only; quick and paper: the breakpoint at each head_dim panel's n."""
     assert [c.name for c in mc.claims(smoke_scale())] == [c.name for c in mc.theory_claims()]
     for scale in (quick_scale(), paper_scale()):
-        n = scale.panels["head_dim"][0].n
-        assert scale.cells.plateau_n == n
-        assert mc.claims(scale)[-1].name == f"d_h plateau at d_h >= n = {n} (shared context)"
+        ns = [scale.panels[name][0].n for name, _ in scale.cells.plateau_panels]
+        assert ns == [n for _, n in scale.cells.plateau_panels] and len(set(ns)) == 2
+        assert any(", ".join(map(str, ns)) in c.name for c in mc.claims(scale))
 
 
 def test_params_dataclass_is_frozen():

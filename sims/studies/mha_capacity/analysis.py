@@ -1,9 +1,11 @@
-"""Summaries of `mha-capacity` results (xarray, no JAX): memorized counts, capacity and seed intervals.
+"""Summaries of `mha-capacity` results (xarray, no JAX): capacities from the adaptive search, their
+seed intervals, and softmax saturation.
 
 Memorization is training accuracy of the trained model, as in the paper's experiments (arXiv
-2306.02010, Sec. 5, Fig. 2). Two capacity measures:
-  * M, the chance-corrected memorized count T (acc - 1/C) / (1 - 1/C) maximised over T (the claims' measure);
-  * T99, the largest T with training accuracy >= 99 %, interpolated between grid points.
+2306.02010, Sec. 5, Fig. 2). The capacity of a config is the largest number of training examples T
+that training memorizes at target_acc, found by the search of ``run.run``: it is a measurement only
+where the search bracketed it (a memorized T below a failed T, closed to the stated resolution), never
+where it stopped at a search bound (T_max memorized, or even T = 1 failed).
 """
 
 from __future__ import annotations
@@ -17,54 +19,42 @@ from ...stats import t_quantile
 from ...study import param_value
 
 SATURATED = 0.99  # a head is saturated on an example if its largest attention weight exceeds this
-THRESHOLD = 0.99  # capacity T99 = largest T with training accuracy >= this
 
 # units and long_name of every variable of a results file (CF conventions; "1": dimensionless)
 VARIABLES = {
-    "step": ("1", "optimizer step"),
+    "probe": ("1", "probe of the capacity search (index, in the order run)"),
     "example": ("1", "training example (index)"),
     "head": ("1", "attention head (index)"),
-    "train_loss": ("1", "training loss (cross-entropy; squared error when C = 1)"),
-    "train_acc": ("1", "training accuracy: fraction of the T examples memorized"),
-    "max_attn": ("1", "largest attention weight of each head on each example after training"),
+    "probe_T": ("1", "training examples T of the probe (0: slot unused)"),
+    "probe_acc": ("1", "best logged training accuracy of the probe"),
+    "probe_loss": ("1", "lowest logged training loss of the probe (cross-entropy; squared error when C = 1)"),
+    "probe_steps": ("1", "optimizer steps the probe ran (it stops once it memorizes)"),
+    "probe_used": ("1", "the probe slot was used"),
+    "capacity": ("1", "largest T memorized at target_acc by the search (0: none)"),
+    "capacity_fail": ("1", "smallest T the search failed to memorize (T_max + 1: none failed)"),
+    "search_done": ("1", "the search closed its bracket to the resolution or stopped at a bound"),
+    "max_attn": ("1", "largest attention weight of each head on each example after training at T = capacity"),
     "max_attn_init": ("1", "largest attention weight of each head on each example at initialization"),
-    "best_acc": ("1", "training accuracy at the lowest-loss logged step (the official best checkpoint)"),
-    "acc": ("1", "best-checkpoint training accuracy, maximised over lr"),
-    "memorized": ("1", "chance-corrected memorized count T (acc - 1/C) / (1 - 1/C) (T acc when C = 1)"),
-    "max_memorized": ("1", "memorization capacity M: the memorized count maximised over T"),
+    "capacity_at_bound": ("1", "the search stopped at a bound (T_max memorized, or nothing memorized): not a capacity"),
+    "capacity_resolved": ("1", "the capacity is measured: bracketed below a failed T, to the resolution, not at a bound"),
+    "capacity_estimate": ("1", "capacity where resolved, NaN where not (best over lr when lr is swept)"),
+    "acc": ("1", "training accuracy of the first probe (the only one with search = 'fixed'), best over lr"),
+    "memorized": ("1", "chance-corrected memorized count T (acc - 1/C) / (1 - 1/C) of the first probe (T acc when C = 1)"),
     "saturated_fraction": ("1", f"fraction of (example, head) pairs whose largest attention weight exceeds {SATURATED} after training"),
     "saturated_fraction_init": ("1", f"fraction of (example, head) pairs whose largest attention weight exceeds {SATURATED} at initialization"),
-    "capacity": ("1", f"capacity T99: largest T with training accuracy >= {THRESHOLD}, interpolated between grid points"),
-    "capacity_censored": ("1", "capacity censored: even the largest T of the grid is memorized"),
-    "capacity_mean": ("1", "capacity T99, mean over seeds"),
-    "capacity_lo": ("1", "capacity T99, lower end of the 95% Student t interval of the mean over seeds"),
-    "capacity_hi": ("1", "capacity T99, upper end of the 95% Student t interval of the mean over seeds"),
-    "capacity_min": ("1", "capacity T99, smallest over seeds"),
-    "capacity_max": ("1", "capacity T99, largest over seeds"),
+    "capacity_mean": ("1", "capacity, mean over seeds (NaN if a seed is unresolved)"),
+    "capacity_lo": ("1", "capacity, lower end of the 95% Student t interval of the mean over seeds"),
+    "capacity_hi": ("1", "capacity, upper end of the 95% Student t interval of the mean over seeds"),
+    "capacity_min": ("1", "capacity, smallest over seeds"),
+    "capacity_max": ("1", "capacity, largest over seeds"),
 }
-
-
-def capacity_from_curve(T_values: np.ndarray, acc: np.ndarray, threshold: float = THRESHOLD) -> tuple[float, bool]:
-    """Largest T with accuracy >= threshold, linearly interpolated to the crossing with the next T.
-
-    T_values ascending (K,), acc (K,). Returns (capacity, censored): censored when even the largest T
-    is memorized (capacity >= T_values[-1]); NaN when even the smallest T is not.
-    """
-    ok = np.nonzero(acc >= threshold)[0]
-    if len(ok) == 0 or not np.all(np.isfinite(acc)):
-        return np.nan, False
-    i = ok[-1]
-    if i == len(acc) - 1:
-        return float(T_values[-1]), True
-    t0, t1, a0, a1 = T_values[i], T_values[i + 1], acc[i], acc[i + 1]
-    return float(t0 + (t1 - t0) * (a0 - threshold) / (a0 - a1)), False
 
 
 def seed_interval(values: xr.DataArray) -> tuple[xr.DataArray, xr.DataArray, xr.DataArray]:
     """(mean, lo, hi) over the 'seed' dim: the two-sided 95 % Student t interval of the mean (lo = hi =
     mean with one seed)."""
     k = values.sizes["seed"]
-    mean = values.mean("seed")
+    mean = values.mean("seed", skipna=False)
     if k < 2:
         return mean, mean, mean
     half = t_quantile(k - 1) * values.std("seed", ddof=1) / np.sqrt(k)
@@ -72,38 +62,35 @@ def seed_interval(values: xr.DataArray) -> tuple[xr.DataArray, xr.DataArray, xr.
 
 
 def summarize(ds: xr.Dataset) -> xr.Dataset:
-    """Add best-checkpoint accuracy, memorized counts and capacity with seed intervals.
+    """Add the capacity flags and estimate, the first probe's accuracy, saturation and seed intervals.
 
-    best_acc (..., T, seed, lr): accuracy at the lowest-loss logged step (official best checkpoint);
-    acc (..., T, seed): max over lr (capacity is an existence notion);
-    memorized (..., T, seed): chance-corrected count T (acc - 1/C) / (1 - 1/C), or T acc (regression);
-    capacity (..., seed), capacity_censored; capacity_mean / _lo / _hi: mean and t-interval over seeds
-    (95 %), capacity_min / _max; max_memorized (..., seed): max over T of memorized;
-    saturated_fraction (..., T, seed, lr): fraction of (example, head) pairs with max weight > 0.99.
+    capacity_at_bound, capacity_resolved (..., seed, lr); capacity_estimate (..., seed): the resolved
+    capacity, maximised over lr when an lr axis is swept (capacity is an existence notion; unresolved
+    values never count); acc, memorized: the first probe's accuracy and chance-corrected count (the
+    whole story when search = 'fixed', where T may be a grid axis); saturated_fraction(_init): fraction of
+    (example, head) pairs with largest weight > 0.99 at T = capacity; capacity_mean / _lo / _hi (95 % t
+    interval over seeds), _min / _max.
     """
-    best = ds["train_loss"].fillna(np.inf).argmin("step")
-    ds["best_acc"] = ds["train_acc"].isel(step=best)
-    acc = ds["best_acc"].max("lr") if "lr" in ds.dims else ds["best_acc"]
-    C = int(param_value(ds, "C"))
-    T = xr.DataArray(np.asarray(param_value(ds, "T"), float), dims=("T",) if "T" in ds.dims else ())
+    T_max, C = int(param_value(ds, "T_max")), int(param_value(ds, "C"))
+    cap = ds["capacity"].astype(float)
+    ds["capacity_at_bound"] = (ds["capacity"] >= T_max) | (ds["capacity"] <= 0)
+    searched = param_value(ds, "search") == "bisect"  # one run at a fixed T brackets nothing
+    ds["capacity_resolved"] = ds["search_done"].astype(bool) & ~ds["capacity_at_bound"] & searched
+    estimate = cap.where(ds["capacity_resolved"])
+    ds["capacity_estimate"] = estimate.max("lr") if "lr" in ds.dims else estimate  # NaN only if no lr resolved
+    acc = ds["probe_acc"].isel(probe=0, drop=True)
+    acc = acc.max("lr") if "lr" in acc.dims else acc
+    T = ds["probe_T"].isel(probe=0, drop=True)
+    T = T.max("lr") if "lr" in T.dims else T
     ds["acc"] = acc
-    memorized = T * (acc - 1.0 / C) / (1.0 - 1.0 / C) if C > 1 else T * acc
-    ds["memorized"] = memorized.transpose(*acc.dims)  # the grid's dim order, as every other variable
-    ds["max_memorized"] = ds["memorized"].max("T") if "T" in ds.dims else ds["memorized"]
-    ds["saturated_fraction"] = (ds["max_attn"] > SATURATED).where(ds["max_attn"].notnull()).mean(("example", "head"))
-    ds["saturated_fraction_init"] = (ds["max_attn_init"] > SATURATED).where(ds["max_attn_init"].notnull()).mean(("example", "head"))
-    if "T" in ds.dims:
-        cap, cens = xr.apply_ufunc(
-            lambda a: capacity_from_curve(ds["T"].values.astype(float), a),
-            acc,
-            input_core_dims=[["T"]],
-            output_core_dims=[[], []],
-            vectorize=True,
-        )
-        ds["capacity"], ds["capacity_censored"] = cap, cens.astype(bool)
-        if "seed" in ds.dims:
-            ds["capacity_mean"], ds["capacity_lo"], ds["capacity_hi"] = seed_interval(cap)
-            ds["capacity_min"], ds["capacity_max"] = cap.min("seed"), cap.max("seed")
+    ds["memorized"] = T * (acc - 1.0 / C) / (1.0 - 1.0 / C) if C > 1 else T * acc
+    for suffix in ("", "_init"):
+        attn = ds["max_attn" + suffix]
+        ds["saturated_fraction" + suffix] = (attn > SATURATED).where(attn.notnull()).mean(("example", "head"))
+    if "seed" in ds.dims:
+        est = ds["capacity_estimate"]
+        ds["capacity_mean"], ds["capacity_lo"], ds["capacity_hi"] = seed_interval(est)
+        ds["capacity_min"], ds["capacity_max"] = est.min("seed", skipna=False), est.max("seed", skipna=False)
     return annotate(ds, VARIABLES)
 
 

@@ -5,9 +5,10 @@ and labels with all entries U[0, 1]; 'fixed' (one shared context), 'random' (a c
 'perm' (n distinct vectors of a bag per example). Training: full-batch Adam (PyTorch defaults, no weight
 decay) with the official schedule (linear warm-up from 0.01 lr to lr over S/20 steps, then cosine to 0),
 cross-entropy for classification (C >= 2) or squared error for regression (C = 1). Every ``log_every``
-steps: training accuracy and loss on the T examples; the reported accuracy is that of the lowest-loss
-logged step (the official best checkpoint, ``analysis.summarize``). Regression counts an example
-memorized if |yhat - y| < REGRESSION_TOL.
+steps: training accuracy and loss on the T examples; a probe memorizes its T examples if the logged
+training accuracy reaches target_acc (the official code stops training at accuracy 1.0 and keeps the
+best checkpoint). The capacity is the largest T memorized, found by an adaptive search over T
+(``run``). Regression counts an example memorized if |yhat - y| < REGRESSION_TOL.
 """
 
 from __future__ import annotations
@@ -17,11 +18,14 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from ...params import replace
 from .model import build_model
 from .params import PERM_BAG, MHAParams
 
 REGRESSION_TOL = 0.01  # |yhat - y| below this counts as memorized
-METRIC_DIMS = {"train_loss": ("step",), "train_acc": ("step",), "max_attn": ("example", "head"), "max_attn_init": ("example", "head")}
+PROBE_METRICS = ("probe_T", "probe_acc", "probe_loss", "probe_steps", "probe_used")
+METRIC_DIMS = {**{name: ("probe",) for name in PROBE_METRICS}, "capacity": (), "capacity_fail": (), "search_done": (),
+               "max_attn": ("example", "head"), "max_attn_init": ("example", "head")}
 
 
 def make_data(params: MHAParams, key):
@@ -65,52 +69,116 @@ def per_example(params: MHAParams, outputs, labels):
     return loss, jnp.argmax(outputs, -1) == labels
 
 
-def run(params: MHAParams, key) -> dict[str, jax.Array]:
-    """Train on the first T of T_max examples. Returns train_acc, train_loss (step,) and the per-example,
-    per-head largest attention weight after training and at init, max_attn(_init) (example, head)
-    (NaN for inactive heads)."""
-    queries, contexts, labels = make_data(params, key)
+def train_probe(params: MHAParams, model, data, variables, T_active, early_stop: bool):
+    """Train fresh weights ``variables`` on the first ``T_active`` (traced) rows of ``data`` for at most
+    ``steps`` full-batch steps, checking every ``log_every``; with ``early_stop`` stop once training
+    accuracy reaches ``target_acc`` (the official code stops at accuracy 1.0).
+
+    Returns (reached, best_acc, min_loss, steps_used, attn): reached is bool, best_acc / min_loss the best
+    logged training accuracy / loss, attn (rows, H_max, n_max) the attention of the final weights."""
+    queries, contexts, labels = data
     head_mask = (jnp.arange(params.H_max) < params.H).astype(jnp.float32)
-    model = build_model(params)
     sizes = (params.H, params.n, params.d_h)
-    variables = model.init(jax.random.fold_in(key, 1), queries[:1], contexts[:1], head_mask, *sizes)
+    weight = (jnp.arange(queries.shape[0]) < T_active) / T_active  # (rows,): the mean over the T_active rows
     opt = optimizer(params)
 
-    def loss_fn(variables):
-        outputs, _ = model.apply(variables, queries, contexts, head_mask, *sizes)
-        loss, _ = per_example(params, outputs, labels)
-        return jnp.mean(loss)
-
-    def evaluate(variables):
-        outputs, attn = model.apply(variables, queries, contexts, head_mask, *sizes)
-        loss, hit = per_example(params, outputs, labels)
-        return jnp.mean(loss), jnp.mean(hit), attn
+    def loss_fn(v):
+        outputs, _ = model.apply(v, queries, contexts, head_mask, *sizes)
+        return jnp.sum(per_example(params, outputs, labels)[0] * weight)
 
     def step(carry, _):
-        variables, state = carry
-        grads = jax.grad(loss_fn)(variables)
-        updates, state = opt.update(grads, state, variables)
-        return (optax.apply_updates(variables, updates), state), None
+        v, state = carry
+        updates, state = opt.update(jax.grad(loss_fn)(v), state, v)
+        return (optax.apply_updates(v, updates), state), None
 
-    def block(carry, _):
-        carry, _ = jax.lax.scan(step, carry, None, length=params.log_every)
-        loss, acc, _ = evaluate(carry[0])
-        return carry, (loss, acc)
+    def block(carry):
+        v, state, k, best_acc, min_loss, _ = carry
+        (v, state), _ = jax.lax.scan(step, (v, state), None, length=params.log_every)
+        outputs, _ = model.apply(v, queries, contexts, head_mask, *sizes)
+        loss, hit = per_example(params, outputs, labels)
+        best_acc = jnp.maximum(best_acc, jnp.sum(hit * weight))
+        return v, state, k + 1, best_acc, jnp.minimum(min_loss, jnp.sum(loss * weight)), best_acc >= params.target_acc
 
-    loss0, acc0, attn0 = evaluate(variables)
-    (variables, _), (losses, accs) = jax.lax.scan(block, (variables, opt.init(variables)), None, length=params.steps // params.log_every)
-    _, _, attn = evaluate(variables)
-    active = jnp.broadcast_to(head_mask[None, :] > 0, (params.T, params.H_max))
+    def running(carry):
+        k, reached = carry[2], carry[5]
+        more = k < params.steps // params.log_every
+        return more & ~(reached & early_stop) if early_stop else more
+
+    init = (variables, opt.init(variables), 0, jnp.float32(0.0), jnp.float32(jnp.inf), jnp.bool_(False))
+    v, _, k, best_acc, min_loss, _ = jax.lax.while_loop(running, block, init)
+    _, attn = model.apply(v, queries, contexts, head_mask, *sizes)
+    return best_acc >= params.target_acc, best_acc, min_loss, k * params.log_every, attn
+
+
+def next_probe(params: MHAParams, T, lo, hi):
+    """The search's next T and whether it is done, from the last probe T, the largest memorized T ``lo``
+    (0: none yet) and the smallest failed T ``hi`` (T_max + 1: none yet): double until a failure, halve
+    until a success, then bisect until hi - lo <= max(1, resolution lo). Done also at a search bound
+    (T_max memorized, or T = 1 failed)."""
+    no_fail, no_success = hi > params.T_max, lo == 0
+    bracket_done = hi - lo <= jnp.maximum(1, jnp.floor(params.resolution * lo).astype(lo.dtype))
+    T_next = jnp.where(no_fail, jnp.minimum(2 * T, params.T_max), jnp.where(no_success, jnp.maximum(T // 2, 1), (lo + hi) // 2))
+    done = jnp.where(no_fail, lo >= params.T_max, jnp.where(no_success, hi <= 1, bracket_done))
+    return T_next, done
+
+
+def run(params: MHAParams, key) -> dict[str, jax.Array]:
+    """Measure the capacity of one (H, n, d_h, seed) config.
+
+    search 'bisect': probes T = T_start, then doubles (halves) until a probe fails (succeeds), then
+    bisects; each probe trains fresh weights (the same init) on the first T of T_max examples. Returns
+    probe_T, probe_acc, probe_loss, probe_steps, probe_used (probe,): each probe's T, best logged accuracy
+    and loss, steps run, and whether the slot was used; capacity (): the largest T memorized at
+    target_acc (0: none), capacity_fail (): the smallest T that failed (T_max + 1: none), search_done ():
+    whether the bracket closed (or hit a bound) within max_probes; max_attn / max_attn_init (example,
+    head): largest attention weight per example and head after training at T = capacity / at init (NaN
+    for inactive heads and for examples beyond capacity).
+    search 'fixed': one probe at T (the first T examples; no early stop), reported in the same fields.
+    """
+    fixed = params.search == "fixed"
+    data = make_data(params, key) if fixed else make_data(replace(params, T=params.T_max), key)
+    rows = data[0].shape[0]
+    model = build_model(params)
+    head_mask = (jnp.arange(params.H_max) < params.H).astype(jnp.float32)
+    sizes = (params.H, params.n, params.d_h)
+    variables = model.init(jax.random.fold_in(key, 1), data[0][:1], data[1][:1], head_mask, *sizes)
+    _, attn0 = model.apply(variables, data[0], data[1], head_mask, *sizes)
+    P = 1 if fixed else params.max_probes
+    i32 = jnp.int32
+
+    def body(state):
+        k, T, lo, hi, _, rec, attn_best = state
+        reached, acc, loss, steps, attn = train_probe(params, model, data, variables, T, early_stop=not fixed)
+        rec = {name: rec[name].at[k].set(value) for name, value in
+               (("probe_T", T), ("probe_acc", acc), ("probe_loss", loss), ("probe_steps", steps), ("probe_used", True))}
+        lo, hi = jnp.where(reached, T, lo), jnp.where(reached, hi, T)
+        attn_best = jnp.where(reached, attn, attn_best)
+        T_next, done = next_probe(params, T, lo, hi)
+        return k + 1, T_next, lo, hi, done | (k + 1 >= P), rec, attn_best
+
+    records = {"probe_T": jnp.zeros(P, i32), "probe_acc": jnp.zeros(P), "probe_loss": jnp.zeros(P), "probe_steps": jnp.zeros(P, i32),
+               "probe_used": jnp.zeros(P, bool)}
+    T0 = params.T if fixed else params.T_start
+    state = (i32(0), i32(T0), i32(0), i32(params.T_max + 1), jnp.bool_(False), records, jnp.zeros_like(attn0))
+    _, T_last, lo, hi, _, records, attn = jax.lax.while_loop(lambda s: ~s[4], body, state)
+    _, search_done = next_probe(params, T_last, lo, hi)
+    if fixed:
+        search_done = jnp.bool_(True)
+    keep = (jnp.arange(rows) < lo)[:, None] & (head_mask[None, :] > 0)  # (rows, H_max)
     return {
-        "train_loss": jnp.concatenate([loss0[None], losses]),
-        "train_acc": jnp.concatenate([acc0[None], accs]),
-        "max_attn": jnp.where(active, attn.max(-1), jnp.nan),
-        "max_attn_init": jnp.where(active, attn0.max(-1), jnp.nan),
+        **records,
+        "capacity": lo,
+        "capacity_fail": hi,
+        "search_done": search_done,
+        "max_attn": jnp.where(keep, attn.max(-1), jnp.nan),
+        "max_attn_init": jnp.where(keep, attn0.max(-1), jnp.nan),
     }
 
 
 def coords(params: MHAParams) -> dict[str, np.ndarray]:
-    return {"step": np.arange(0, params.steps + 1, params.log_every), "example": np.arange(params.T), "head": np.arange(params.H_max)}
+    probes = 1 if params.search == "fixed" else params.max_probes
+    rows = params.T if params.search == "fixed" else params.T_max
+    return {"probe": np.arange(probes), "example": np.arange(rows), "head": np.arange(params.H_max)}
 
 
 def flops_per_example(params: MHAParams) -> float:
@@ -128,7 +196,7 @@ def bytes_per_config(params: MHAParams) -> int:
     them, x6 for the backward pass and temporaries. Per example: q (H d_h), scores / softmax / weights
     (3 H n); a context per example adds q W_K^T (H D), its embedded rows (n D) and values (H n), a shared
     context only its keys and values once. Measured against the compiled program in NOTES.md."""
-    T, H, n, dh, D = params.T, params.H_max, params.n_max, params.d_h_max, params.D
+    T, H, n, dh, D = _rows(params), params.H_max, params.n_max, params.d_h_max, params.D
     if params.context == "fixed":
         acts = T * H * (3 * n + dh) + n * (D + H * (dh + 1))
     else:
@@ -136,5 +204,12 @@ def bytes_per_config(params: MHAParams) -> int:
     return int(4 * 6 * (acts + T * (params.d + params.C)))
 
 
+def _rows(params: MHAParams) -> int:
+    """Rows a config trains on: T with search = 'fixed', else T_max (the search masks them)."""
+    return params.T if params.search == "fixed" else params.T_max
+
+
 def flops_per_config(params: MHAParams) -> float:
-    return 3.0 * flops_per_example(params) * params.T * params.steps
+    """Training FLOPs of one config, an upper bound for a search (every probe runs its whole budget)."""
+    probes = 1 if params.search == "fixed" else params.max_probes
+    return 3.0 * flops_per_example(params) * _rows(params) * params.steps * probes
