@@ -203,6 +203,21 @@ class Study:
         return module.make_all(evidence, out_dir)
 
 
+def seed_subsets(ds: xr.Dataset, pilot_seeds) -> dict[str, xr.Dataset]:
+    """{'pilot seeds [...]': ds, 'other seeds [...]': ds} along the 'seed' dim (one entry if either is
+    empty; {'all': ds} without a seed dim), so a claim whose threshold was fixed on pilot seeds reports
+    and checks the seeds the pilots did not use."""
+    if "seed" not in ds.dims:
+        return {"all": ds}
+    seeds = ds["seed"].values.tolist()
+    pilot = [s for s in seeds if s in tuple(pilot_seeds)]
+    other = [s for s in seeds if s not in tuple(pilot_seeds)]
+    out = {f"pilot seeds {pilot}": ds.sel(seed=pilot)} if pilot else {}
+    if other:
+        out[f"other seeds {other}"] = ds.sel(seed=other)
+    return out
+
+
 def param_value(ds: xr.Dataset, name: str):
     """A parameter of the sweep: its axis coordinate if swept, else the base value from the config attribute."""
     if name in ds.coords:

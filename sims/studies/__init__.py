@@ -10,7 +10,7 @@ import importlib
 
 from ..errors import RoteError
 
-STUDIES = ("grokking", "mha-capacity", "lm-canaries")
+STUDIES = ("grokking", "mha-capacity", "lm-canaries", "over-memorization")
 
 
 def names() -> list[str]:

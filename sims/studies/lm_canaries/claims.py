@@ -35,7 +35,7 @@ import numpy as np
 import xarray as xr
 
 from ...stats import spearman
-from ...study import Claim, Scale
+from ...study import Claim, Scale, seed_subsets
 from .analysis import PLATEAU_Z, memorized_step, null_se, val_plateau
 
 Z = 2.0  # standard errors of the tolerance-by-noise checks
@@ -104,26 +104,13 @@ def check_extrapolation(ds: xr.Dataset, tol: float = 1.0, below: float = 10.0):
             f"ranked too: max {full_diff.max():.2f}"), bool(diff.max() <= tol)
 
 
-def _seed_subsets(ds: xr.Dataset, pilot_seeds) -> dict[str, xr.Dataset]:
-    """{'pilot seeds [...]': ds, 'other seeds [...]': ds} (one entry if either is empty)."""
-    if "seed" not in ds.dims:
-        return {"all": ds}
-    seeds = ds["seed"].values.tolist()
-    pilot = [s for s in seeds if s in tuple(pilot_seeds)]
-    other = [s for s in seeds if s not in tuple(pilot_seeds)]
-    out = {f"pilot seeds {pilot}": ds.sel(seed=pilot)} if pilot else {}
-    if other:
-        out[f"other seeds {other}"] = ds.sel(seed=other)
-    return out
-
-
 def check_width(rep: xr.Dataset, level: int, pilot_seeds=()):
     """Seed-mean exposure at ``level`` (last step) strictly increasing in width, in the pilot seeds and in
     the others separately."""
     if "width" not in rep.dims or rep.sizes["width"] < 2:
         raise KeyError("needs at least two widths")
     parts, ok = [], True
-    for name, sub in _seed_subsets(rep, pilot_seeds).items():
+    for name, sub in seed_subsets(rep, pilot_seeds).items():
         e = sub["exposure_r"].isel(step=-1).sel(r=level)
         e = e.mean("seed") if "seed" in e.dims else e
         inc = bool(np.all(np.diff(e.values) > 0))
