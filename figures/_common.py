@@ -60,3 +60,14 @@ def unique_legend(fig: Figure, axes, order: tuple[str, ...] = (), **kwargs):
     pairs = sorted(zip(handles, labels), key=lambda hl: rank(hl[1]))
     if pairs:
         fig.legend([h for h, _ in pairs], [lab for _, lab in pairs], loc="outside lower center", **kwargs)
+
+
+def show(path) -> None:
+    """Display a written PNG at its own size inside a notebook (pyplot, so it needs a display backend)."""
+    import matplotlib.pyplot as plt
+
+    img = plt.imread(path)
+    _, ax = plt.subplots(figsize=(img.shape[1] / 130, img.shape[0] / 130))
+    ax.imshow(img)
+    ax.axis("off")
+    plt.show()

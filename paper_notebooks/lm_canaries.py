@@ -39,9 +39,9 @@ import matplotlib
 
 matplotlib.use(os.environ.get("MPLBACKEND", "Agg"))
 import jax
-import matplotlib.pyplot as plt
 import numpy as np
 
+from rote.figures._common import show
 from rote.figures.lm_canaries import exposure as exposure_figs
 from rote.figures.lm_canaries import extraction as extraction_figs
 from rote.figures.lm_canaries import privacy as privacy_figs
@@ -60,15 +60,6 @@ NOTEBOOK_T0 = time.perf_counter()
 FIG_DIR = Path(tempfile.mkdtemp(prefix="lm-canaries-figures-"))
 quick = quick_scale()
 print(quick.base)
-
-
-def show(path):
-    """Display a PNG written by figures/lm_canaries/ at its own size."""
-    img = plt.imread(path)
-    fig, ax = plt.subplots(figsize=(img.shape[1] / 130, img.shape[0] / 130))
-    ax.imshow(img)
-    ax.axis("off")
-    plt.show()
 
 
 # %% [markdown]

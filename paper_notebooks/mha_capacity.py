@@ -44,10 +44,10 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use(os.environ.get("MPLBACKEND", "Agg"))
-import matplotlib.pyplot as plt
 import numpy as np
 import sympy as sp
 
+from rote.figures._common import show
 from rote.figures.mha_capacity import assumptions as assumption_figs
 from rote.figures.mha_capacity import capacity as capacity_figs
 from rote.figures.mha_capacity import construction as construction_figs
@@ -67,15 +67,6 @@ FIG_DIR = Path(tempfile.mkdtemp(prefix="mha-capacity-figures-"))
 quick = quick_scale()
 base = quick.base
 print(base)
-
-
-def show(path):
-    """Display a PNG written by figures/mha_capacity/ at its own size."""
-    img = plt.imread(path)
-    fig, ax = plt.subplots(figsize=(img.shape[1] / 130, img.shape[0] / 130))
-    ax.imshow(img)
-    ax.axis("off")
-    plt.show()
 
 
 # %% [markdown]

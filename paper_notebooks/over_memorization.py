@@ -41,6 +41,7 @@ import jax.numpy as jnp
 import matplotlib.pyplot as plt
 import numpy as np
 
+from rote.figures._common import show
 from rote.figures.over_memorization import curves, ranking
 from rote.sims import adversarial, engine, results
 from rote.sims.cli import format_verdicts
@@ -55,15 +56,6 @@ from rote.theory import over_memorization as closed
 NOTEBOOK_T0 = time.perf_counter()
 FIG_DIR = Path(tempfile.mkdtemp(prefix="over-memorization-figures-"))
 quick = quick_scale()
-
-
-def show(path):
-    """Display a PNG written by figures/over_memorization/ at its own size."""
-    img = plt.imread(path)
-    fig, ax = plt.subplots(figsize=(img.shape[1] / 130, img.shape[0] / 130))
-    ax.imshow(img)
-    ax.axis("off")
-    plt.show()
 
 
 # %% [markdown]
