@@ -10,7 +10,7 @@ import importlib
 
 from ..errors import RoteError
 
-STUDIES = ("grokking", "mha-capacity", "lm-canaries", "over-memorization")
+STUDIES = ("grokking", "mha-capacity", "lm-canaries", "over-memorization", "lm-membership")
 
 
 def names() -> list[str]:
