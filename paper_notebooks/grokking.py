@@ -203,7 +203,9 @@ print(f"BatchNorm: {theory.Phase(int(bn.phase)).label}, train {100 * float(bn.fi
 
 # %% [markdown]
 # At p 47 BatchNorm at batch 64 damps the memorizing neurons (rank correlation well above 0.5) but
-# leaves enough of them to stop short of Full Inversion (the paper's p 97 run inverts). The batch size
+# leaves enough of them to stop short of Full Inversion: Partial Inversion here, and Coexistence (train
+# about 98 %) in the paper's Figure 5 cell, alpha 0.65, xi 0.2, where the paper's p 97 run inverts (claim
+# 8b, declared not reproduced at this scale). The batch size
 # matters: the paper's BatchNorm panels scale steps and learning rate with the batch (same epochs,
 # lr 0.01 sqrt(bs / 256)), and smaller, noisier batches unlearn more of the corrupted labels.
 

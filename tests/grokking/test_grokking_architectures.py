@@ -290,10 +290,18 @@ def test_architecture_figures_are_written_for_present_panels(tmp_path):
 
 def phase_panel(table):
     """A panel holding only ``phase`` over alpha {0.7, 0.9} x xi {0.2, 0.35} x the wd keys of ``table``
-    ({wd: [[phase(alpha 0.7, xi 0.2), (0.7, 0.35)], [(0.9, 0.2), (0.9, 0.35)]]})."""
+    ({wd: [[phase(alpha 0.7, xi 0.2), (0.7, 0.35)], [(0.9, 0.2), (0.9, 0.35)]]}), seed 0 (a pilot seed)."""
     wds = sorted(table)
     values = np.stack([np.asarray(table[w], dtype=np.int8) for w in wds], -1)
-    return xr.Dataset({"phase": (("alpha", "xi", "weight_decay"), values)}, coords={"alpha": [0.7, 0.9], "xi": [0.2, 0.35], "weight_decay": wds})
+    return xr.Dataset({"phase": (("alpha", "xi", "weight_decay"), values)}, coords={"alpha": [0.7, 0.9], "xi": [0.2, 0.35], "weight_decay": wds, "seed": 0})
+
+
+def out_of_sample(ds, name):
+    """The panel ``name``_oos as the quick scale sweeps it (its cells, its seeds), holding the phases of the
+    seed-0 panel ``ds`` at every seed: the pattern of the pilots, reproduced out of sample."""
+    _, grid = scales.quick_scale().sweeps()[f"{name}_oos"]
+    sel = {k: [v for v in grid[k] if np.isclose(ds[k].values, v).any()] for k in ("alpha", "xi", "weight_decay") if k in grid}
+    return ds.drop_vars("seed").sel(sel, method="nearest").expand_dims(seed=list(grid["seed"]))
 
 
 P = theory.Phase
@@ -310,12 +318,43 @@ TRANSFORMER["final_corrupt_acc"] = TRANSFORMER["phase"] * 0.0 + 1.0
 TRANSFORMER["final_test_acc"].loc[dict(alpha=0.9, xi=0.15, weight_decay=3.0)] = 0.964
 TRANSFORMER["final_corrupt_acc"].loc[dict(alpha=0.9, xi=0.15, weight_decay=3.0)] = 0.027
 MEASURED["transformer"] = TRANSFORMER
+PILOT_ONLY = dict(MEASURED)
+MEASURED.update({f"{name}_oos": out_of_sample(ds, name) for name, ds in PILOT_ONLY.items()})
+CLAIM_OF = {"cross_entropy": 0, "relu": 1, "transformer": 2, "mlp3": 3}
 
 
 def test_architecture_claims_pass_on_the_measured_phases():
     verdicts = [c(MEASURED) for c in grokking_claims.architecture_claims(scales.quick_scale())]
     assert [v.passed for v in verdicts] == [True] * 4, [v.measured for v in verdicts]
+    for v in verdicts:  # both groups reported
+        assert "pilot seeds 0:" in v.measured and "out of sample, seeds 3" in v.measured, v.measured
     assert grokking_claims.architecture_claims(scales.paper_scale()) == [] and grokking_claims.architecture_claims(scales.smoke_scale()) == []
+
+
+@pytest.mark.parametrize("name", sorted(CLAIM_OF))
+def test_architecture_claims_fail_on_pilot_evidence_alone(name):
+    """The cells and weight decays were chosen on seeds 0-2: the pilot seed alone does not pass a claim."""
+    v = grokking_claims.architecture_claims(scales.quick_scale())[CLAIM_OF[name]]({k: d for k, d in MEASURED.items() if k != f"{name}_oos"})
+    assert not v.passed and "not reproduced out of sample" in v.measured, v.measured
+
+
+def rolled_wd(ds):
+    """The weight-decay labels moved one place (each run labelled with the next wd; reversing three labels
+    would keep the middle one)."""
+    return ds.assign_coords(weight_decay=np.roll(ds["weight_decay"].values, 1)).sortby("weight_decay")
+
+
+@pytest.mark.parametrize("name", sorted(CLAIM_OF))
+def test_architecture_claims_fail_when_not_reproduced_out_of_sample(name):
+    """Right on the pilot seed, wrong (weight-decay labels moved) on the out-of-sample seeds: fails, saying so."""
+    v = grokking_claims.architecture_claims(scales.quick_scale())[CLAIM_OF[name]]({**MEASURED, f"{name}_oos": rolled_wd(MEASURED[f"{name}_oos"])})
+    assert not v.passed and "NOT REPRODUCED OUT OF SAMPLE" in v.measured, v.measured
+
+
+def test_comparison_claims_need_the_quadratic_net_at_the_out_of_sample_seeds():
+    for name in ("cross_entropy", "relu"):
+        v = grokking_claims.architecture_claims(scales.quick_scale())[CLAIM_OF[name]]({k: d for k, d in MEASURED.items() if k != "wd_oos"})
+        assert not v.passed and "no quadratic" in v.measured, v.measured
 
 
 def reversed_wd(ds):

@@ -13,6 +13,7 @@ import xarray as xr
 from ....theory import grokking as theory
 from ...dataset import annotate
 from ...study import param_value
+from .params import GrokkingParams
 
 TRAIN_FIT, TEST_GROKKED, UNLEARNED = 0.95, 0.90, 0.10  # dynamics thresholds (train fit, test grokked, unlearned)
 
@@ -150,6 +151,77 @@ def panel(evidence, name: str = "wd") -> xr.Dataset:
             raise KeyError(f"panel {name!r}: the evidence is a single Dataset (no panels)")
         return evidence
     return evidence[name]
+
+
+def seed_of(run: xr.Dataset) -> int:
+    """The seed of one run or of a panel without a seed axis: its scalar ``seed`` coordinate, else the
+    sweep's base seed (the config attribute), else (a hand-built Dataset) the parameters' default seed 0."""
+    if "seed" in run.coords and run["seed"].ndim == 0:
+        return int(run["seed"])
+    if "config" in run.attrs:
+        return int(param_value(run, "seed"))
+    return int(GrokkingParams.__dataclass_fields__["seed"].default)
+
+
+def runs_by_seed(evidence, names, cell: dict | None = None) -> dict[int, xr.Dataset]:
+    """{seed: run} from the panels ``names`` of the evidence, the first panel holding a seed winning: with
+    ``cell`` ({axis: value}; axes a panel does not sweep are left out), that cell of each panel (a panel
+    lacking it is skipped); without, each panel whole, one seed at a time. The panels a claim reads are its
+    pilot panel and the panel that holds its out-of-sample seeds (scales.py); absent panels are skipped."""
+    runs: dict[int, xr.Dataset] = {}
+    for name in names:
+        try:
+            ds = panel(evidence, name)
+        except KeyError:
+            continue
+        if cell:
+            sel = {k: v for k, v in cell.items() if k in ds.dims}
+            try:
+                ds = ds.sel(sel, method="nearest", tolerance=1e-6) if sel else ds
+            except KeyError:
+                continue
+        for one in ([ds.isel(seed=i) for i in range(ds.sizes["seed"])] if "seed" in ds.dims else [ds]):
+            runs.setdefault(seed_of(one), one)
+    return runs
+
+
+def _seed_list(seeds) -> str:
+    seeds = sorted(seeds)
+    run = len(seeds) > 2 and seeds == list(range(seeds[0], seeds[-1] + 1))
+    return f"{seeds[0]}-{seeds[-1]}" if run else ", ".join(str(s) for s in seeds)
+
+
+def pilot_verdict(seeds, pilots, check) -> tuple[str, bool]:
+    """A claim's verdict over seeds, split by the seeds its pilots saw (README, "Adding a study": a cell or
+    threshold chosen from pilots is confirmed on seeds the pilots did not use, and the claim reports both).
+
+    ``check(seeds) -> (measured, ok)`` evaluates the claim on a group of seeds. ``pilots`` None: the
+    paper's own cells and thresholds, every seed one group. Otherwise the pilot seeds present and the
+    others (out of sample) are checked apart and both reported; the claim passes only if both groups
+    are present and hold: without an out-of-sample seed, or where it fails there, the verdict says "not
+    reproduced out of sample"."""
+    seeds = sorted(set(int(s) for s in seeds))
+    if not seeds:
+        raise KeyError("no run of the claim's cells in the evidence")
+    if pilots is None:
+        return check(seeds)
+    inside, outside = [s for s in seeds if s in pilots], [s for s in seeds if s not in pilots]
+    parts, ok = [], True
+    if inside:
+        text, good = check(inside)
+        parts.append(f"pilot seeds {_seed_list(inside)}: {text}")
+        ok &= bool(good)
+    else:
+        parts.append(f"pilot seeds {_seed_list(pilots)}: not in the evidence")
+        ok = False
+    if outside:
+        text, good = check(outside)
+        parts.append(f"{'out of sample' if good else 'NOT REPRODUCED OUT OF SAMPLE'}, seeds {_seed_list(outside)}: {text}")
+        ok &= bool(good)
+    else:
+        parts.append(f"not reproduced out of sample: no seed beyond the pilots' ({_seed_list(pilots)}) in the evidence")
+        ok = False
+    return " | ".join(parts), ok
 
 
 def seeds_of(ds: xr.Dataset, alpha: float, xi: float, wd: float | None = None) -> list[xr.Dataset]:
