@@ -4,6 +4,7 @@ failed claim. Mostly in-process (sims.cli.main), plus real `rote` subprocesses."
 from __future__ import annotations
 
 import importlib
+import inspect
 import os
 import re
 import shutil
@@ -259,7 +260,8 @@ def test_format_verdicts_wraps_long_cells():
 
     text = cli.format_verdicts([Verdict("a claim", "p " * 60, "t", "m", True), Verdict("b", "p", "t", "m", False)])
     assert text.splitlines()[-1] == "1 passed, 1 failed"
-    assert max(len(line) for line in text.splitlines()) <= sum((26, 40, 30, 56, 6)) + 2 * 4
+    widths = inspect.signature(cli.format_verdicts).parameters["widths"].default
+    assert max(len(line) for line in text.splitlines()) <= sum(widths) + 2 * (len(widths) - 1)
 
 
 # --------------------------------------------------------------------------------------------------
