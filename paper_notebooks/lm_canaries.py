@@ -45,14 +45,14 @@ from rote.figures._common import show
 from rote.figures.lm_canaries import exposure as exposure_figs
 from rote.figures.lm_canaries import extraction as extraction_figs
 from rote.figures.lm_canaries import privacy as privacy_figs
-from rote.sims import accounting, engine, results, text
+from rote.sims import accounting, results, text
 from rote.sims.cli import format_verdicts
 from rote.sims.studies.lm_canaries import STUDY
 from rote.sims.studies.lm_canaries.analysis import AUDIT_GUESS_FRACTION
 from rote.sims.studies.lm_canaries.claims import claims
 from rote.sims.studies.lm_canaries.params import canary_levels
 from rote.sims.studies.lm_canaries.run import make_data, sizes
-from rote.sims.studies.lm_canaries.scales import quick_scale, smoke_scale
+from rote.sims.studies.lm_canaries.scales import quick_scale
 from rote.theory import exposure as ex
 from rote.theory import privacy_audit
 
@@ -70,16 +70,7 @@ print(quick.base)
 # would be a second compile), whose numbers are illustrative only.
 
 # %%
-root = results.results_dir(STUDY.name, "quick")
-if results.has_results(STUDY, "quick", root):
-    scale = quick
-    evidence = results.load_for_claims(STUDY, "quick", root)
-    print(f"loaded the quick results from {root}")
-else:
-    scale = smoke_scale()
-    print(f"no saved quick results in {root}: running the SMOKE scale in memory (illustrative numbers only)")
-    evidence = {name: engine.sweep(STUDY, base, grid, None, scale="smoke", progress=False)
-                for name, (base, grid) in scale.sweeps().items() if name != "dp"}
+scale, evidence = results.quick_or_smoke(STUDY, skip=("dp",))
 rep, dedup, dp = (evidence.get(k) for k in ("repetition", "dedup", "dp"))
 print(f"results ready after {time.perf_counter() - NOTEBOOK_T0:.0f} s")
 

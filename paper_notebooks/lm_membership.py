@@ -45,11 +45,10 @@ import numpy as np
 from rote.figures._common import show
 from rote.figures.lm_membership import memorization as mem_figs
 from rote.figures.lm_membership import roc as roc_figs
-from rote.sims import engine, results
+from rote.sims import results
 from rote.sims.cli import format_verdicts
 from rote.sims.studies.lm_membership import STUDY, analysis
 from rote.sims.studies.lm_membership.claims import claims
-from rote.sims.studies.lm_membership.scales import quick_scale, smoke_scale
 from rote.sims.study import Evidence
 from rote.theory import lm_membership as th
 
@@ -76,16 +75,7 @@ for d in (0.5, 1.0, 2.0, 3.0):
 # training), whose numbers are illustrative only.
 
 # %%
-root = results.results_dir(STUDY.name, "quick")
-if results.has_results(STUDY, "quick", root):
-    scale = quick_scale()
-    evidence = results.load_for_claims(STUDY, "quick", root)
-    print(f"loaded the quick results from {root}")
-else:
-    scale = smoke_scale()
-    print(f"no saved quick results in {root}: running the SMOKE scale in memory (illustrative numbers only)")
-    evidence = {name: engine.sweep(STUDY, base, grid, None, scale="smoke", progress=False)
-                for name, (base, grid) in scale.sweeps().items()}
+scale, evidence = results.quick_or_smoke(STUDY)
 shadow = evidence["shadow"]
 print(f"{shadow.sizes['seed']} shadow models x {shadow.sizes['sequence']} sequences x {shadow.sizes['position']} tokens; "
       f"results ready after {time.perf_counter() - NOTEBOOK_T0:.0f} s")

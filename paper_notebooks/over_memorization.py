@@ -43,14 +43,14 @@ import numpy as np
 
 from rote.figures._common import show
 from rote.figures.over_memorization import curves, ranking
-from rote.sims import adversarial, engine, results
+from rote.sims import adversarial, results
 from rote.sims.cli import format_verdicts
 from rote.sims.studies.over_memorization import STUDY
 from rote.sims.studies.over_memorization.claims import claims
 from rote.sims.studies.over_memorization.dom import augment
 from rote.sims.studies.over_memorization.params import METHODS
 from rote.sims.studies.over_memorization.run import digits_split
-from rote.sims.studies.over_memorization.scales import quick_scale, smoke_scale
+from rote.sims.studies.over_memorization.scales import quick_scale
 from rote.theory import over_memorization as closed
 
 NOTEBOOK_T0 = time.perf_counter()
@@ -66,15 +66,7 @@ quick = quick_scale()
 # whose numbers are illustrative only.
 
 # %%
-root = results.results_dir(STUDY.name, "quick")
-if results.has_results(STUDY, "quick", root):
-    scale = quick
-    evidence = results.load_for_claims(STUDY, "quick", root)
-    print(f"loaded the quick results from {root}")
-else:
-    scale = smoke_scale()
-    print(f"no saved quick results in {root}: running the SMOKE scale in memory (illustrative numbers only)")
-    evidence = {name: engine.sweep(STUDY, base, grid, None, scale="smoke", progress=False) for name, (base, grid) in scale.sweeps().items()}
+scale, evidence = results.quick_or_smoke(STUDY)
 print(f"results ready after {time.perf_counter() - NOTEBOOK_T0:.0f} s")
 
 # %% [markdown]

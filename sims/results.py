@@ -159,3 +159,17 @@ def load_for_claims(study, scale_name: str, root: Path, log=print, partial=False
     if isinstance(ds, Evidence):
         return Evidence({panel: exclude_diverged(one, panel, log=log) for panel, one in ds.items()}, ds.missing)
     return exclude_diverged(ds, log=log)
+
+
+def quick_or_smoke(study, skip=()) -> tuple:
+    """(scale, evidence) for a notebook: the saved quick results of ``study`` if they exist, else its
+    smoke scale swept in memory (without the panels in ``skip``; illustrative numbers only). Says which
+    on stdout."""
+    root = results_dir(study.name, "quick")
+    if has_results(study, "quick", root):
+        print(f"loaded the quick results from {root}")
+        return study.scale("quick"), load_for_claims(study, "quick", root)
+    scale = study.scale("smoke")
+    print(f"no saved quick results in {root}: running the SMOKE scale in memory (illustrative numbers only)")
+    return scale, {name: engine.sweep(study, base, grid, None, scale="smoke", progress=False)
+                   for name, (base, grid) in scale.sweeps().items() if name not in skip}

@@ -32,3 +32,9 @@ def mean_interval(samples, axis: int = -1, confidence: float = 0.95):
     if k < 2:
         return mean, np.zeros_like(mean)
     return mean, t_quantile(k - 1, confidence) * samples.std(axis=axis, ddof=1) / np.sqrt(k)
+
+
+def rank_fraction(x) -> np.ndarray:
+    """0-based ordinal ranks of ``x`` divided by its size, in [0, 1): ties ranked in order of appearance."""
+    x = np.asarray(x, float).ravel()
+    return (stats.rankdata(x, method="ordinal") - 1) / x.size

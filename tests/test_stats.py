@@ -68,3 +68,11 @@ def test_no_hand_written_t_table_or_rank_correlation_outside_stats():
                     if pattern.search(line.split("#")[0]):
                         found.append(f"{path.relative_to(root)}:{line_no}: {what}")
     assert not found, found
+
+
+def test_rank_fraction_is_the_ordinal_rank_over_n():
+    from rote.sims.stats import rank_fraction
+
+    x = np.array([0.3, -1.0, 2.5, 0.0])
+    np.testing.assert_array_equal(rank_fraction(x), np.array([2, 0, 3, 1]) / 4)
+    assert rank_fraction([1.0, 1.0]).tolist() == [0.0, 0.5]  # ties in order of appearance

@@ -9,6 +9,7 @@ import numpy as np
 import xarray as xr
 from matplotlib.figure import Figure
 
+from ...sims.stats import rank_fraction
 from ...sims.studies.over_memorization.analysis import DECILE
 from ...sims.studies.over_memorization.params import BASELINE, METHODS, PERSISTENCE
 from .._common import empty, save, scalar_param
@@ -47,8 +48,7 @@ def overlap_figure(pgd: xr.Dataset, path: Path) -> Path:
     run = pgd.sel(variant=BASELINE) if "variant" in pgd.dims else pgd
     one = run.isel(seed=0) if "seed" in run.dims else run
     nat, adv = one["nat_loss"].values, one["adv_loss"].values
-    n = nat.size
-    r_nat, r_adv = np.argsort(np.argsort(nat)) / n, np.argsort(np.argsort(adv)) / n
+    r_nat, r_adv = rank_fraction(nat), rank_fraction(adv)
     both = (r_nat < DECILE) & (r_adv < DECILE)
     ax_s.scatter(r_nat, r_adv, s=3, color="0.6")
     ax_s.scatter(r_nat[both], r_adv[both], s=5, color="tab:red", label="top decile by both")
