@@ -203,15 +203,19 @@ class Study:
         return module.make_all(evidence, out_dir)
 
 
+def split_seeds(seeds, pilot_seeds) -> tuple[list, list]:
+    """(the seeds the pilots used, the others), each in the order of ``seeds``."""
+    seeds, pilots = list(seeds), set(pilot_seeds)
+    return [s for s in seeds if s in pilots], [s for s in seeds if s not in pilots]
+
+
 def seed_subsets(ds: xr.Dataset, pilot_seeds) -> dict[str, xr.Dataset]:
     """{'pilot seeds [...]': ds, 'other seeds [...]': ds} along the 'seed' dim (one entry if either is
     empty; {'all': ds} without a seed dim), so a claim whose threshold was fixed on pilot seeds reports
     and checks the seeds the pilots did not use."""
     if "seed" not in ds.dims:
         return {"all": ds}
-    seeds = ds["seed"].values.tolist()
-    pilot = [s for s in seeds if s in tuple(pilot_seeds)]
-    other = [s for s in seeds if s not in tuple(pilot_seeds)]
+    pilot, other = split_seeds(ds["seed"].values.tolist(), pilot_seeds)
     out = {f"pilot seeds {pilot}": ds.sel(seed=pilot)} if pilot else {}
     if other:
         out[f"other seeds {other}"] = ds.sel(seed=other)

@@ -12,7 +12,7 @@ import xarray as xr
 
 from ....theory import grokking as theory
 from ...dataset import annotate
-from ...study import param_value
+from ...study import param_value, split_seeds
 from .params import GrokkingParams
 
 TRAIN_FIT, TEST_GROKKED, UNLEARNED = 0.95, 0.90, 0.10  # dynamics thresholds (train fit, test grokked, unlearned)
@@ -205,7 +205,7 @@ def pilot_verdict(seeds, pilots, check) -> tuple[str, bool]:
         raise KeyError("no run of the claim's cells in the evidence")
     if pilots is None:
         return check(seeds)
-    inside, outside = [s for s in seeds if s in pilots], [s for s in seeds if s not in pilots]
+    inside, outside = split_seeds(seeds, pilots)
     parts, ok = [], True
     if inside:
         text, good = check(inside)
