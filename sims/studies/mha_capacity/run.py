@@ -100,9 +100,8 @@ def train_probe(params: MHAParams, model, data, variables, T_active, early_stop:
         return v, state, k + 1, best_acc, jnp.minimum(min_loss, jnp.sum(loss * weight)), best_acc >= params.target_acc
 
     def running(carry):
-        k, reached = carry[2], carry[5]
-        more = k < params.steps // params.log_every
-        return more & ~(reached & early_stop) if early_stop else more
+        more = carry[2] < params.steps // params.log_every
+        return more & ~carry[5] if early_stop else more  # carry[5]: reached target_acc
 
     init = (variables, opt.init(variables), 0, jnp.float32(0.0), jnp.float32(jnp.inf), jnp.bool_(False))
     v, _, k, best_acc, min_loss, _ = jax.lax.while_loop(running, block, init)
