@@ -5,7 +5,8 @@
     rote sweep --from RESULTS.nc --out DIR      re-run the exact configuration stored in a results file
     rote figures STUDY [--scale quick] [--results DIR] [--out DIR]
     rote verify STUDY [--scale quick] [--results DIR]   (only reads: a claim without results is "not measured")
-    rote reproduce [--scale quick] [--study S ...]       sweep, figures and verify for every study
+    rote reproduce [--scale quick] [--study S ...]       sweep, figures and verify for every study, then the report
+    rote report [--scale quick] [--results ROOT] [--out FILE]   one self-contained HTML page of every study (only reads)
     rote --version
 
 Results go to results/STUDY/SCALE/ (``--out`` or ``ROTE_RESULTS`` change the root). Any bad input, and
@@ -284,7 +285,7 @@ def cmd_reproduce(args) -> int:
     chosen = args.study or names()
     for s in chosen:
         get(s).scale(args.scale)  # validate every name before any work
-    ok = True
+    ok, evaluated = True, {}
     for s in chosen:
         t0 = time.perf_counter()
         print(f"== {s}: sweep ({args.scale})")
@@ -292,10 +293,20 @@ def cmd_reproduce(args) -> int:
         print(f"== {s}: figures")
         do_figures(s, args.scale, None, None)
         print(f"== {s}: verify")
-        verdicts = do_verify(s, args.scale, None, progress=not args.no_progress)
+        evaluated[s] = verdicts = do_verify(s, args.scale, None, progress=not args.no_progress)
         ok &= bool(verdicts) and not any(v.failed or v.not_measured for v in verdicts)
         print(f"== {s}: done in {time.perf_counter() - t0:.1f} s")
+    from .report import write_report
+
+    print(f"== report: {write_report(args.scale, names=chosen, verdicts=evaluated)}")  # the studies just verified
     return 0 if ok else EXIT_CLAIM_FAILED
+
+
+def cmd_report(args) -> int:
+    from .report import write_report
+
+    write_report(args.scale, args.results, args.out, args.study)
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -340,6 +351,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--study", action="append", help="only this study (repeatable; default: every study)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_reproduce)
+
+    p = sub.add_parser("report", help="one self-contained HTML page of every study's claims, figures and provenance (only reads)",
+                       formatter_class=_HelpFormatter)
+    p.add_argument("--scale", default=None, type=_nonempty("--scale"), help=f"{scale_help} (default: {DEFAULT_SCALE})")
+    p.add_argument("--results", default=None, type=_nonempty("--results"), help="results root holding STUDY/SCALE (default: $ROTE_RESULTS or results)")
+    p.add_argument("--out", default=None, type=_nonempty("--out"), help="the HTML file (default: RESULTS_ROOT/report-SCALE.html)")
+    p.add_argument("--study", action="append", help="only this study (repeatable; default: every study)")
+    p.set_defaults(func=cmd_report)
     return parser
 
 

@@ -22,10 +22,20 @@ def results_dir(study: str, scale: str, out: str | None = None) -> Path:
         if not str(out).strip():
             raise RoteError("the results directory is empty; give a directory")
         return Path(out)
+    return results_root() / study / scale
+
+
+def results_root(root: str | None = None) -> Path:
+    """The folder holding every STUDY/SCALE: ``root`` if given, else $ROTE_RESULTS (default ``results``);
+    an empty one is an error, never the default."""
+    if root is not None:
+        if not str(root).strip():
+            raise RoteError("the results directory is empty; give a directory")
+        return Path(root)
     root = os.environ.get("ROTE_RESULTS", "results")
     if not root.strip():
         raise RoteError("ROTE_RESULTS is set but empty; unset it or give a directory")
-    return Path(root) / study / scale
+    return Path(root)
 
 
 def other_study_in(root: Path, study: str) -> str | None:

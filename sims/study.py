@@ -171,6 +171,8 @@ class Study:
     summarize(ds) -> ds with derived variables (phase labels, ...), computed on the host after merging.
     bytes_per_config(params) -> rough device memory of one config, used to size chunks.
     claims(scale) -> list of Claim for that ``Scale`` (claims read sizes and cells from it).
+    paper: the paper(s) the study rebuilds, with their arXiv ids, as ``rote report`` shows them (default
+        '': the paragraph of the study module's docstring that cites them, the template's layout).
     Figures live in ``rote.figures.<module>`` (the study name with '-' -> '_'), whose
     ``make_all(evidence, out_dir) -> list of written paths`` the registry finds by name.
     """
@@ -186,6 +188,7 @@ class Study:
     bytes_per_config: Callable[[Any], int] = lambda params: 1 << 20
     flops_per_config: Callable[[Any], float] | None = None
     claims: Callable[[Scale], list[Claim]] = lambda scale: []
+    paper: str = ""
 
     def scale(self, name: str) -> Scale:
         if name not in self.scales:
