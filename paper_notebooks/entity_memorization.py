@@ -36,11 +36,10 @@ matplotlib.use(os.environ.get("MPLBACKEND", "Agg"))
 
 from rote.figures import entity_memorization as figs
 from rote.figures._common import show
-from rote.sims import engine, results
+from rote.sims import results
 from rote.sims.cli import format_verdicts
 from rote.sims.studies.entity_memorization import STUDY
 from rote.sims.studies.entity_memorization.claims import claims
-from rote.sims.studies.entity_memorization.scales import quick_scale, smoke_scale
 from rote.sims.study import Evidence
 from rote.theory import entity_memorization as th
 
@@ -63,15 +62,7 @@ print("chance exact match", th.chance_exact(), "| per digit", th.chance_digit(),
 # ## 2. Results: the quick sweep if it was run, else the smoke scale in memory (illustrative only)
 
 # %%
-root = results.results_dir(STUDY.name, "quick")
-if results.has_results(STUDY, "quick", root):
-    scale = quick_scale()
-    evidence = results.load_for_claims(STUDY, "quick", root)
-    print(f"loaded the quick results from {root}")
-else:
-    scale = smoke_scale()
-    print(f"no saved quick results in {root}: running the SMOKE scale in memory (illustrative numbers only)")
-    evidence = {name: engine.sweep(STUDY, base, grid, None, scale="smoke", progress=False) for name, (base, grid) in scale.sweeps().items()}
+scale, evidence = results.quick_or_smoke(STUDY)
 main = evidence["main"]
 
 # %% [markdown]
@@ -80,7 +71,7 @@ main = evidence["main"]
 # employer are leaked, so their exact match rises with the leakage level.
 
 # %%
-print(main["em_r"].mean("seed").sel(template="training").to_dataframe().unstack("r")["em_r"].round(2))
+print(main["em_r"].mean("seed").sel(template="training").to_dataframe()["em_r"].unstack("r").round(2))
 show(figs.leakage(main, FIG_DIR / "leakage.png"))
 
 # %% [markdown]
@@ -102,6 +93,6 @@ show(figs.mitigation(main, evidence.get("dedup"), evidence.get("dp"), FIG_DIR / 
 # ## 6. The claims at this scale
 
 # %%
-verdicts = [c(Evidence(evidence)) for c in claims(scale)]
+verdicts = [c(evidence if isinstance(evidence, Evidence) else Evidence(evidence)) for c in claims(scale)]
 print(format_verdicts(verdicts))
 print(f"notebook done in {time.perf_counter() - NOTEBOOK_T0:.0f} s")

@@ -20,6 +20,8 @@ Queries (prompt + answer rows, with the prompt length k per row, for ``decoding.
   level 1 = the name; 2 = name + city; 3 = name + city + employer; then the target field's label.
   Training style:  first [last] (LIVES IN city) (WORKS AT employer) PHONE IS  -> 5 digits
   Held out:        PHONE first [last] (IN city) (AT employer) IS              -> 5 digits
+  E-mail:          the same with the phone field (PHONE IS d1..d5) before EMAIL IS in the training
+                   style, where training mentions always put it  -> first AT domain
 The held-out template uses only tokens seen in training, in an order never seen in training.
 
 Vocabulary (``layout``): 10 digits, first names, last names, cities, employers, e-mail domains (one per
@@ -193,19 +195,22 @@ def mention_counts(levels, slots: int, cap=None):
 def queries(lay: Layout, persons: Persons, field: str = "phone", held_out: bool = False):
     """Query rows for the leakage levels 1-3: (3, P, L) tokens = prompt + answer (PAD after) and (3, P)
     prompt lengths k; the answer occupies positions k .. k + n - 1 (n = 5 for the phone, 3 for the
-    e-mail). L = QUERY_PROMPT + 5."""
+    e-mail). L = QUERY_PROMPT + 5 for the phone, MENTION_LENGTH for the e-mail.
+
+    The e-mail query follows the training format, where the e-mail field always comes after the phone
+    field: training style ``first [last] (LIVES IN city) (WORKS AT employer) PHONE IS d1..d5 EMAIL IS``
+    (the phone field is part of the prompt, not a leaked entity of the level); held out ``EMAIL first
+    [last] (IN city) (AT employer) IS``, like the phone's."""
     if field not in ("phone", "email"):
         raise ConfigError(f"field must be 'phone' or 'email', got {field!r}")
     w = lay.word
     P = persons.first.shape[0]
     name, name_ok = _name(lay, persons)
-    city, emp, _, _ = _fields(lay, persons)
+    city, emp, phone_field, _ = _fields(lay, persons)
     label = w["PHONE"] if field == "phone" else w["EMAIL"]
     answer = persons.phone if field == "phone" else email_tokens(lay, persons)
-    if field == "email":
-        answer = jnp.concatenate([answer, jnp.full((P, 2), lay.pad)], 1)
-    a_ok = jnp.arange(PHONE_DIGITS) < (PHONE_DIGITS if field == "phone" else EMAIL_LENGTH)
-    L = QUERY_PROMPT + PHONE_DIGITS
+    n = answer.shape[1]
+    L = QUERY_PROMPT + PHONE_DIGITS if field == "phone" else MENTION_LENGTH
     rows, ks = [], []
     for level in LEVELS:
         on_c, on_e = level >= 2, level >= 3
@@ -214,15 +219,17 @@ def queries(lay: Layout, persons: Persons, field: str = "phone", held_out: bool 
             e = jnp.stack([jnp.full((P,), w["AT"]), lay.employer + persons.employer], 1)
             head = jnp.full((P, 1), label)
             tail = jnp.full((P, 1), w["IS"])
-            toks = jnp.concatenate([head, name, c, e, tail, answer], 1)
+            toks = jnp.concatenate([head, name, c, e, tail], 1)
             ok = [jnp.ones((P, 1), bool), name_ok, jnp.full((P, 2), on_c), jnp.full((P, 2), on_e), jnp.ones((P, 1), bool)]
         else:
             tail = jnp.broadcast_to(jnp.asarray([label, w["IS"]], jnp.int32), (P, 2))
-            toks = jnp.concatenate([name, city, emp, tail, answer], 1)
-            ok = [name_ok, jnp.full((P, 3), on_c), jnp.full((P, 3), on_e), jnp.ones((P, 2), bool)]
+            parts = [name, city, emp] + ([phone_field] if field == "email" else []) + [tail]
+            toks = jnp.concatenate(parts, 1)
+            ok = [name_ok, jnp.full((P, 3), on_c), jnp.full((P, 3), on_e)] + ([jnp.ones((P, 7), bool)] if field == "email" else []) \
+                + [jnp.ones((P, 2), bool)]
         prompt_ok = jnp.concatenate(ok, 1)
-        valid = jnp.concatenate([prompt_ok, jnp.broadcast_to(a_ok, (P, PHONE_DIGITS))], 1)
-        packed, _ = pack(toks, valid, L, lay.pad)
+        valid = jnp.concatenate([prompt_ok, jnp.ones((P, n), bool)], 1)
+        packed, _ = pack(jnp.concatenate([toks, answer], 1), valid, L, lay.pad)
         rows.append(packed)
         ks.append(prompt_ok.sum(1))
     return jnp.stack(rows), jnp.stack(ks)

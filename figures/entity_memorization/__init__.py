@@ -32,12 +32,18 @@ def leakage(ds, path):
             em = _m(ds["em_r"].sel(key=key, template=tpl))
             for r in em["r"].values:
                 ax.plot(em["leak"].values, em.sel(r=r).values, "o-", label=f"r = {int(r)}")
+            if key == "ambiguous" and "ambiguous_ceiling" in ds:
+                ceil = _m(ds["ambiguous_ceiling"])
+                ax.plot(ceil["leak"].values, ceil.values, "k--", lw=1, label="ceiling mean 1/matches (theory)")
+            ax.axhline(1e-5, color="gray", lw=0.6, ls=":", label="chance 1e-5 (theory)")
             ax.set_title(f"{key} keys, {tpl} template")
             ax.set_xticks([1, 2, 3], ["name", "+ city", "+ employer"])
             ax.set_ylim(-0.03, 1.03)
     axes[0, 0].set_ylabel("phone exact match")
     axes[1, 0].set_ylabel("phone exact match")
-    axes[0, 1].legend(fontsize=8)
+    axes[0, 1].legend(fontsize=7)
+    for ax in axes[1]:
+        ax.set_xlabel("leaked entities (leakage level)")
     fig.suptitle("Entity extraction vs leaked entities (greedy, 5-digit phone)")
     return save(fig, path)
 
@@ -49,11 +55,13 @@ def inference(ds, path):
         da = ds[var].sel(template="training") if "template" in ds[var].dims else ds[var]
         v = _m(da.sel(leak=3)).mean("key")
         ax.plot(v["r"].values, v.values - v.sel(r=0).values, "o-", label=label)
-    ax.axhline(0, color="gray", lw=0.8)
+    ax.axhline(0, color="gray", lw=0.8, label="no memorization (theory: pure inference)")
+    ax.axhline(0.05, color="C1", lw=0.8, ls="--", label="EN3 e-mail bound 0.05")
+    ax.axhline(0.5, color="C0", lw=0.8, ls="--", label="EN3 phone floor 0.5 (r >= 2)")
     ax.set_xlabel("repetitions r")
     ax.set_ylabel("EM(trained at r) - EM(never trained)")
     ax.set_title("Memorization vs inference control (full leak)")
-    ax.legend()
+    ax.legend(fontsize=7)
     return save(fig, path)
 
 
@@ -92,6 +100,9 @@ def mitigation(main, dedup, dp, path):
         v = _m(dp["em_r"].sel(template="training", leak=3)).mean("key")
         for s in np.atleast_1d(v["sigma"].values) if "sigma" in v.dims else []:
             ax.plot(v["r"].values, v.sel(sigma=s).values, "s--", label=f"DP-SGD sigma {s:g}")
+    if main is not None:
+        top = _m(main["em_r"].sel(template="training", leak=3)).mean("key").isel(r=-1)
+        ax.axhline(0.5 * float(top), color="gray", ls=":", label="EN8 target: half of plain at r_max")
     ax.set_xlabel("repetitions r")
     ax.set_ylabel("phone exact match (l = 3)")
     ax.set_title("Mitigations")

@@ -1,6 +1,7 @@
-"""Shared fixtures of the entity-memorization tests: the smoke scale swept in memory (two compiles: the
-plain and the DP-SGD program; the narrow model a third), and synthetic summarized panels for the claim
-checks, so every claim can be fed a passing input and its plausible alternative."""
+"""Shared fixtures of the entity-memorization tests: the smoke scale's main and dedup panels swept in
+memory (one compile: deduplication is traced; the DP-SGD and narrow-model programs are compiled only by
+the slow test that sweeps every panel), and synthetic summarized panels for the claim checks, so every
+claim can be fed a passing input and its plausible alternative."""
 
 from __future__ import annotations
 
@@ -21,11 +22,19 @@ def quiet(msg):
     del msg
 
 
-@pytest.fixture(scope="session")
-def smoke():
+FAST_PANELS = ("main", "dedup")
+
+
+def sweep_smoke(panels=None):
     scale = smoke_scale()
     return {name: engine.sweep(STUDY, base, grid, None, scale="smoke", progress=False, log=quiet)
-            for name, (base, grid) in scale.sweeps().items()}
+            for name, (base, grid) in scale.sweeps().items() if panels is None or name in panels}
+
+
+@pytest.fixture(scope="session")
+def smoke():
+    """{panel: summarized Dataset} of the smoke scale's main and dedup panels (one program)."""
+    return sweep_smoke(FAST_PANELS)
 
 
 def curve(r, leak, key, template="training", memorized=True):
@@ -40,7 +49,7 @@ def curve(r, leak, key, template="training", memorized=True):
 
 
 def fake_main(seeds=(0, 1), rate=curve, email=0.8, exposure=(1.4, 1.6, 4.0), soft=0.0, hard=0.0, amb=(0.1, 0.1, 0.95),
-              ceiling=(0.1, 0.5, 1.0), decoys=999, verbatim=(0.0, 0.3, 0.7, 0.9), vk=(2, 4, 8, 12), tokens=9.5):
+              ceiling=(0.1, 0.5, 1.0), decoys=999, soft_step=50, verbatim=(0.0, 0.3, 0.7, 0.9), vk=(2, 4, 8, 12), tokens=9.5):
     """A summarized 'main' panel with the variables the claims read."""
     S = len(seeds)
     ds = xr.Dataset(coords={"seed": list(seeds), "template": ["training", "held-out"], "leak": [1, 2, 3], "key": ["unique", "ambiguous"],
@@ -52,7 +61,8 @@ def fake_main(seeds=(0, 1), rate=curve, email=0.8, exposure=(1.4, 1.6, 4.0), sof
     ds["hard_em_r"].loc[dict(template="held-out")] = hard
     ds["soft_em_r"] = ds["em_r"].copy()
     ds["soft_em_r"].loc[dict(template="held-out")] = soft
-    ds["email_em_r"] = (("seed", "leak", "key", "r"), np.full((S, 3, 2, R.size), email))
+    ds["email_em_r"] = (("seed", "template", "leak", "key", "r"), np.full((S, 2, 3, 2, R.size), email))
+    ds["soft_step"] = (("seed",), np.full(S, float(soft_step)))
     exposed_r = np.tile(R, 4)
     ds = ds.assign_coords(exposed_r=("exposed", exposed_r), exposed_key=("exposed", np.repeat(["unique", "ambiguous"], 10)))
     ex = np.where(exposed_r[None, None, :] == 0, 1.44, np.asarray(exposure)[None, :, None])

@@ -43,7 +43,7 @@ def test_never_trained_null():
 def test_inference_control_fails_when_email_is_memorized_like_the_phone():
     assert C.check_inference(fake_main())[1]
     memorized = fake_main()
-    memorized["email_em_r"] = memorized["em_r"].sel(template="training")
+    memorized["email_em_r"] = memorized["em_r"]
     assert not C.check_inference(memorized)[1]
     assert not C.check_inference(fake_main(email=0.0))[1]  # no e-mail emitted at all: a vacuous control
 
@@ -57,6 +57,17 @@ def test_soft_prompt():
     assert C.check_soft(fake_main(soft=0.3, hard=0.1))[1]
     assert not C.check_soft(fake_main(soft=0.05, hard=0.1))[1]
     assert not C.check_soft(fake_main())[1]  # 0 vs 0 is no extraction
+    assert not C.check_soft(fake_main(soft=0.1, hard=0.1, soft_step=0))[1]  # the kept prompt is the hand-written start
+
+
+def test_per_seed_subsets_need_every_subset():
+    good = fake_main()
+    bad = fake_main(rate=lambda r, lk, k, t="training": curve(r, lk, k, t) * np.where(r >= 8, 0.5, 1.0))  # noqa: E731
+    mixed = good.copy(deep=True)
+    mixed["em_r"].loc[dict(seed=1)] = bad["em_r"].sel(seed=1)
+    measured, ok = C.per_seeds(C.check_r_trend, mixed, (0,))
+    assert not ok and "pilot seeds [0]" in measured and "other seeds [1]" in measured
+    assert C.per_seeds(C.check_r_trend, good, (0,))[1]
 
 
 def test_scale_needs_the_wider_model_to_associate_more():

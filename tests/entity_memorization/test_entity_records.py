@@ -136,3 +136,17 @@ def test_chance_ceiling_and_tokens():
         th.ambiguity_ceiling([0])
     assert th.tokens_for_rate([2, 4, 8], [0.1, 0.6, 0.9], 0.5) == 4
     assert th.tokens_for_rate([2, 4], [0.1, 0.2], 0.5) == float("inf")
+
+
+def test_email_query_is_a_training_wording(population):
+    """The derivable-field query follows the training format (the e-mail after the phone field): its
+    prompt is a prefix of some training mention with the same clauses, so trained and never-trained
+    persons are asked the same way (issue 17: the draft's 'clauses, EMAIL IS' was never a training wording)."""
+    lay, p = population
+    train = np.asarray(R.mentions(jax.random.key(1), lay, p, 32))
+    e, ke = (np.asarray(a) for a in R.queries(lay, p, "email", False))
+    for lvl in (0, 2):  # the name alone; name, city, employer (the order of the query)
+        for i in (0, 25):
+            prompt = e[lvl, i, : ke[lvl, i]].tolist()
+            assert prompt[-2:] == [lay.word["EMAIL"], lay.word["IS"]]
+            assert any(row[: len(prompt)].tolist() == prompt for row in train[i]), (lvl, i)

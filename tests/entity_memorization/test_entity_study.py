@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import quiet
+from conftest import FAST_PANELS, quiet, sweep_smoke
 
 from rote.sims import cli, engine
 from rote.sims.errors import ConfigError
@@ -12,6 +12,7 @@ from rote.sims.params import replace
 from rote.sims.studies.entity_memorization import STUDY
 from rote.sims.studies.entity_memorization.params import EntityParams, exposure_persons, person_levels
 from rote.sims.studies.entity_memorization.scales import SCALES, smoke_scale
+from rote.sims.study import Evidence
 
 SMOKE = smoke_scale().base
 
@@ -69,8 +70,11 @@ def test_smoke_metrics(smoke):
 
 
 def test_claims_run_on_smoke_evidence(smoke):
-    verdicts = [c(smoke) for c in STUDY.claims(smoke_scale())]
-    assert len(verdicts) == 12 and all(v.measured for v in verdicts) and not any(v.failed for v in verdicts)
+    """With the DP-SGD and scale panels missing, exactly the claims that read them are not measured."""
+    missing = tuple(panel for panel in smoke_scale().sweeps() if panel not in FAST_PANELS)
+    verdicts = [c(Evidence(smoke, missing)) for c in STUDY.claims(smoke_scale())]
+    assert len(verdicts) == 12 and not any(v.failed for v in verdicts)
+    assert {v.claim for v in verdicts if v.not_measured} == {"EN6 association grows with width", "EN8 DP-SGD cuts EM at r_max"}
 
 
 def test_figures_from_smoke_evidence(smoke, tmp_path):
@@ -79,8 +83,35 @@ def test_figures_from_smoke_evidence(smoke, tmp_path):
     assert all(p.stat().st_size > 10_000 for p in paths)
 
 
+@pytest.mark.slow
+def test_every_panel_at_smoke_scale(tmp_path):
+    """The DP-SGD and narrow-model programs (two more compiles): every claim measured, every figure drawn."""
+    every = sweep_smoke()
+    verdicts = [c(every) for c in STUDY.claims(smoke_scale())]
+    assert len(verdicts) == 12 and all(v.measured and not v.not_measured for v in verdicts) and not any(v.failed for v in verdicts)
+    assert float(every["dp"]["train_loss"].min()) > 0 and every["dp"].sizes["sigma"] == 1
+    assert len(STUDY.make_figures(every, tmp_path)) == 4
+
+
 def test_config_alone_equals_config_in_a_grid(smoke):
     alone = engine.sweep(STUDY, SMOKE, {"seed": (1,)}, None, progress=False, log=quiet).sel(seed=1)
     second = smoke["main"].sel(seed=1)
     for name in STUDY.metric_dims:
         assert np.array_equal(alone[name].values, second[name].values, equal_nan=True), name
+
+
+def test_greedy_answer_is_greedy_forced():
+    """The n-pass answer decoding reads the same tokens as the shared L-pass greedy decoder."""
+    import jax
+
+    from rote.sims import decoding, lm
+    from rote.sims.studies.entity_memorization.run import answer_slice, greedy_answer
+
+    model = lm.TinyLM(vocab=13, context=12, width=8, layers=1, heads=2)
+    w = lm.init_params(model, jax.random.key(0))
+    rows = jax.random.randint(jax.random.key(1), (16, 12), 0, 13)
+    ks = jax.random.randint(jax.random.key(2), (16,), 1, 8)
+    prefix = lm.init_prefix(jax.random.key(3), 3, 8, scale=1.0)  # the study always decodes after a prefix
+    got = greedy_answer(model, w, rows, ks, 4, prefix)
+    ref = answer_slice(decoding.greedy_forced(model, w, rows, ks, prefix), ks, 4)
+    assert np.array_equal(np.asarray(got), np.asarray(ref))

@@ -13,7 +13,8 @@ Tolerances (each stated beside its prediction in the Claim):
   EN6 partial-leak (l1, l2) and held-out EM higher at the wider model (reported);
   EN7 prompt tokens for equal success: entity (l3) needs fewer tokens than the verbatim prefix;
   EN8 dedup and DP-SGD (every sigma) each cut EM(l3, r = r_max) by >= 50 % relative.
-Seeds: means over the panel's seeds; claims with pilot-chosen thresholds report pilot and other seeds.
+Seeds: every main-panel claim is checked on the pilot seeds and on the other seeds separately (both must
+pass); the dedup, DP and scale panels run on a seed the pilots did not use.
 """
 
 from __future__ import annotations
@@ -84,7 +85,7 @@ def check_inference(ds: xr.Dataset, email_max: float = 0.05, phone_min: float = 
     """The e-mail gap is a control only if the e-mail is derived at all: never-trained e-mail EM >= derivable_min
     (a model that emits no e-mail has gap 0 without generalizing anything)."""
     email, phone = _gap(ds, "email_em_r", 1), _gap(ds, "em_r", 2)
-    unseen = float(seed_mean(ds["email_em_r"].sel(leak=3, r=0)).mean())
+    unseen = float(seed_mean(ds["email_em_r"].sel(leak=3, r=0, template="training")).mean())
     return (f"trained - never trained (l3): e-mail {email:+.2f} (never-trained e-mail EM {unseen:.2f}), phone (r >= 2) {phone:+.2f}",
             bool(email <= email_max and phone >= phone_min and unseen >= derivable_min))
 
@@ -107,9 +108,14 @@ def _soft_hard(ds, leak=3):
 
 
 def check_soft(ds: xr.Dataset):
+    """EME beats the hand-written prompt only if the attacker kept a tuned prompt (step > 0 in every
+    seed; step 0 is the hand-written start itself) and it extracts something on the held-out template."""
     s, h = _soft_hard(ds)
     st = seed_mean(ds["soft_em_r"].sel(template="training", leak=3)).where(ds["r"] >= 1).mean()
-    return f"held-out l3: soft {s:.3f} vs hand-written {h:.3f} (soft on the training template {float(st):.2f})", bool(s >= h and s > 0)
+    ht = seed_mean(ds["hard_em_r"].sel(template="training", leak=3)).where(ds["r"] >= 1).mean()
+    steps = np.atleast_1d(ds["soft_step"].values) if "soft_step" in ds else np.array([np.nan])
+    return (f"held-out l3: soft {s:.3f} vs hand-written {h:.3f}; training template soft {float(st):.2f} vs {float(ht):.2f}; "
+            f"kept step {'/'.join(f'{x:.0f}' for x in steps)}"), bool(s >= h and s > 0 and np.all(steps > 0))
 
 
 def _partial(ds):
@@ -118,7 +124,7 @@ def _partial(ds):
 
 
 def check_scale(main: xr.Dataset, narrow: xr.Dataset):
-    (pw, hw), (pn, hn) = _partial(main.sel(seed=narrow["seed"].values) if "seed" in main.dims else main), _partial(narrow)
+    (pw, hw), (pn, hn) = _partial(main), _partial(narrow)
     return f"partial-leak EM {pn:.2f} -> {pw:.2f}, held-out EM {hn:.2f} -> {hw:.2f} (narrow -> wide)", bool(pw > pn and hw > hn)
 
 
@@ -146,37 +152,64 @@ def check_mitigation(main: xr.Dataset, mitigated: xr.Dataset, name: str, cut: fl
     return f"EM(l3, r={top}): {base:.2f} -> {name} {label}", bool(base > 0 and np.all(rel >= cut))
 
 
+def per_seeds(check, ds: xr.Dataset, pilot_seeds=(), **kw):
+    """``check`` on the pilot seeds and on the other seeds separately (``seed_subsets``); passes only if
+    it passes on both, so a verdict (or a not-reproduced declaration) fixed on the pilot seeds is
+    confirmed on seeds the pilots did not use."""
+    parts, ok = [], True
+    for name, sub in seed_subsets(ds, pilot_seeds).items():
+        measured, good = check(sub, **kw)
+        parts.append(f"{name}: {measured}")
+        ok &= bool(good)
+    return "; ".join(parts), ok
+
+
+def per_seeds2(check, main: xr.Dataset, other: xr.Dataset, pilot_seeds=(), **kw):
+    """A two-panel ``check(main, other)`` on the pilot seeds and on the other seeds of ``other``
+    separately, ``main`` restricted to the same seeds; passes only if every subset passes."""
+    parts, ok = [], True
+    for name, sub in seed_subsets(other, pilot_seeds).items():
+        m = main.sel(seed=sub["seed"].values) if "seed" in main.dims and "seed" in sub.dims else main
+        measured, good = check(m, sub, **kw)
+        parts.append(f"{name}: {measured}")
+        ok &= bool(good)
+    return "; ".join(parts), ok
+
+
 def claims(scale: Scale) -> list[Claim]:
     c = scale.cells
 
     def m(ev):
         return ev[c.main]
 
+    def seeds(check):
+        return lambda ev: per_seeds(check, m(ev), c.pilot_seeds)
+
     return [
         Claim("EN1 EM non-decreasing in leakage (ambiguous keys)", "more leaked entities identify the record (Sec. 4)",
-              "EM(l3) >= EM(l2) >= EM(l1) - 0.02, every r", lambda ev: check_leak_order(m(ev)), not_reproduced=c.everywhere or c.order_not_reproduced),
+              "EM(l3) >= EM(l2) >= EM(l1) - 0.02, every r", seeds(check_leak_order), not_reproduced=c.everywhere or c.order_not_reproduced),
         Claim("EN1 full leak extracts (ambiguous, r >= 4)", "entities rebuild the phone", "EM(l3) >= 0.9; pilot and other seeds",
               lambda ev: check_full_leak(m(ev), c.pilot_seeds),
               not_reproduced=c.everywhere or c.full_leak_not_reproduced),
         Claim("EN1 exposure non-decreasing in leakage", "graded version of EN1 (K decoys)", "drops <= 2 null SE",
-              lambda ev: check_exposure_leak(m(ev)), not_reproduced=c.everywhere),
+              seeds(check_exposure_leak), not_reproduced=c.everywhere),
         Claim("EN2 EM non-decreasing in r", "repetition strengthens memorization", "EM(l3) drops <= 0.03",
-              lambda ev: check_r_trend(m(ev)), not_reproduced=c.everywhere),
+              seeds(check_r_trend), not_reproduced=c.everywhere),
         Claim("EN2 never-trained persons at the null", "uniform rank: EM 1e-5, exposure log2 e", "EM <= 0.01; |exposure - null| <= 3 SE",
-              lambda ev: check_never_trained(m(ev)), not_reproduced=c.everywhere),
+              seeds(check_never_trained), not_reproduced=c.everywhere),
         Claim("EN3 memorization vs inference", "derivable e-mail generalizes; random phone is memorized",
-              "e-mail gap <= 0.05 (never-trained EM >= 0.5); phone gap (r >= 2) >= 0.5", lambda ev: check_inference(m(ev)),
+              "e-mail gap <= 0.05 (never-trained EM >= 0.5); phone gap (r >= 2) >= 0.5", seeds(check_inference),
               not_reproduced=c.everywhere or c.inference_not_reproduced),
         Claim("EN4 ambiguous queries split among candidates", "no unique identifying set, no extraction (Sec. 3)",
-              "EM <= mean(1/matches) + 0.05", lambda ev: check_ambiguity(m(ev)), not_reproduced=c.everywhere),
+              "EM <= mean(1/matches) + 0.05", seeds(check_ambiguity), not_reproduced=c.everywhere),
         Claim("EN5 soft prompt beats hand-written (held out)", "EME's trainable prompt extracts more (Sec. 3-4)",
-              "EM_soft >= EM_hard and > 0 (l3, unknown persons)", lambda ev: check_soft(m(ev)), not_reproduced=c.everywhere or c.soft_not_reproduced),
+              "EM_soft >= EM_hard, EM_soft > 0, a tuned prompt kept (l3, unknown persons)", seeds(check_soft), not_reproduced=c.everywhere or c.soft_not_reproduced),
         Claim("EN6 association grows with width", "larger models associate more (Sec. 4; reported)",
-              "wider > narrower on partial-leak and held-out EM", lambda ev: check_scale(m(ev), ev[c.scale]), not_reproduced=c.everywhere or c.scale_not_reproduced),
+              "wider > narrower on partial-leak and held-out EM", lambda ev: per_seeds2(check_scale, m(ev), ev[c.scale], c.pilot_seeds), not_reproduced=c.everywhere or c.scale_not_reproduced),
         Claim("EN7 entity queries need fewer tokens", "entity vs verbatim prefix (2202.07646)", "tokens(l3) < verbatim tokens for equal EM",
-              lambda ev: check_tokens(m(ev)), not_reproduced=c.everywhere or c.tokens_not_reproduced),
+              seeds(check_tokens), not_reproduced=c.everywhere or c.tokens_not_reproduced),
         Claim("EN8 dedup cuts EM at r_max", "capping mentions removes repetition", ">= 50 % relative",
-              lambda ev: check_mitigation(m(ev), ev[c.dedup], "dedup"), not_reproduced=c.everywhere),
+              lambda ev: per_seeds2(check_mitigation, m(ev), ev[c.dedup], c.pilot_seeds, name="dedup"), not_reproduced=c.everywhere),
         Claim("EN8 DP-SGD cuts EM at r_max", "clipping + noise bound a record's influence", ">= 50 % relative, every sigma",
-              lambda ev: check_mitigation(m(ev), ev[c.dp], "DP-SGD"), not_reproduced=c.everywhere),
+              lambda ev: per_seeds2(check_mitigation, m(ev), ev[c.dp], c.pilot_seeds, name="DP-SGD"), not_reproduced=c.everywhere),
     ]

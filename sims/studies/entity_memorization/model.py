@@ -1,5 +1,5 @@
 """The model of the `entity-memorization` study: the shared tiny decoder-only LM (``rote.sims.lm.TinyLM``)
-with its prefix embeddings as the EME soft prompt (Zhou et al., arXiv 2308.15727, Sec. 3; prompt
+with its prefix embeddings as a learned start prefix (trained with the model) and as the EME soft prompt (Zhou et al., arXiv 2308.15727, Sec. 3; prompt
 tuning, Lester et al., arXiv 2104.08691). The toy design: 2 layers x width 64 x 4 heads, vocabulary
 158, context 20 (the longest mention)."""
 

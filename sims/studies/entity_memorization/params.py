@@ -4,7 +4,8 @@ Zhou, Xiang, Chen, Su, "Quantifying and Analyzing Entity-level Memorization in L
 (arXiv 2308.15727, Sec. 3-4): a tiny decoder-only LM is trained from scratch on mentions of synthetic
 person records (``rote.sims.records``), each person mentioned r times in varied wording; queries leak
 1-3 of a record's entities (name; + city; + employer) and ask for its random phone (memorization) or
-its derivable e-mail (inference control); an EME-style soft prompt (Sec. 3, Efficient Memorization
+its derivable e-mail (inference control); the model reads a learned start prefix before every mention,
+and an EME-style soft prompt started from it (Sec. 3, Efficient Memorization
 Extraction) is tuned on the attacker-known records with the model frozen; mitigations are
 deduplicated mentions (r capped at 1) and DP-SGD (Abadi et al., arXiv 1607.00133).
 
@@ -43,7 +44,7 @@ class EntityParams:
     decoys: int = static(999, "K decoy phones of the entity exposure (rank among K + 1)", ge=1, le=99999, integer=True)
     exposure_per_level: int = _size(8, "persons per repetition level (and key kind) whose entity exposure is computed", lo=1)
     prompt_lengths: str = static("2/4/8/12", "verbatim baseline: true training-prefix lengths k before the phone, '/'-separated")
-    soft_tokens: int = _size(8, "EME soft prompt: learned prefix vectors", hi=64)
+    soft_tokens: int = _size(8, "prefix vectors: the start prefix trained with the model and the EME soft prompt started from it", hi=64)
     soft_steps: int = _size(300, "Adam steps of the soft prompt (model frozen)", hi=1 << 20)
     soft_fraction: float = static(0.2, "fraction of persons the attacker knows (soft-prompt training set)", gt=0, lt=1)
     soft_lr: float = traced(1e-2, "Adam learning rate of the soft prompt", gt=0)

@@ -21,8 +21,8 @@ from .params import EntityParams
 @dataclass(frozen=True)
 class Cells:
     """What the claims and figures read: panel names, the base width (main panel), the pilot seeds, and
-    the reasons (from the pilots, NOTES.md) why EN5 / EN6 are not reproduced at this scale ('' where
-    they are expected to hold; the claims are still checked as stated)."""
+    the reasons (from the pilots, NOTES.md) why a claim is not reproduced at this scale ('' where it is
+    expected to hold; the claims are still checked as stated, on the pilot and the other seeds)."""
 
     base_width: int
     pilot_seeds: tuple[int, ...]
@@ -40,31 +40,41 @@ class Cells:
 
 
 def _panels(base: EntityParams, seeds, narrow: int, sigmas) -> dict:
+    """On CPU the engine runs chunks of 2 configs (a 1-config panel is padded, at the same cost), so the
+    dedup and scale panels take the main panel's seeds and DP-SGD runs on the last seed (not a pilot's)."""
     return {
         "main": (base, {"seed": tuple(seeds)}),
-        "dedup": (replace(base, dedup=True), {"seed": tuple(seeds[:1])}),
-        "dp": (replace(base, dp=True, clip=1.0), {"sigma": tuple(sigmas), "seed": tuple(seeds[:1])}),
-        "scale": (replace(base, width=narrow), {"seed": tuple(seeds[:1])}),
+        "dedup": (replace(base, dedup=True), {"seed": tuple(seeds)}),
+        "dp": (replace(base, dp=True, clip=1.0), {"sigma": tuple(sigmas), "seed": tuple(seeds[-1:])}),
+        "scale": (replace(base, width=narrow), {"seed": tuple(seeds)}),
     }
 
 
-SOFT_GAP = ("the held-out template is not answered at toy scale: pilot seed 0 (2000 steps) held-out EM 0.00-0.03 and 0.00 "
-            "with the soft prompt at every level and r (NOTES.md)")
-SCALE_GAP = "not piloted (no CPU time left); the toy design says report, do not gate"
-FULL_GAP = ("CPU steps under-train: pilot seed 0 at 2000 steps (loss 0.28) reached ambiguous EM(l3) 0.35 at r = 4 and 0.43 at "
-            "r = 8, far below the toy design's 3000-step pilot C (NOTES.md)")
-ORDER_GAP = ("with random clause subsets the full-leak wording (name, city, employer) is 1 of 8 mention wordings and the "
-             "l2 wording 1 of 4, so it is rarer in training: pilot seed 0 had ambiguous EM l2 > l3 (0.45 vs 0.35 at r = 4)")
-INFERENCE_GAP = ("pilot seed 0 (random field order): never-trained persons got the e-mail at 0.70 vs 0.93-1.0 trained and the "
-                 "phone gap at r >= 2 was about 0.37; with the fixed field order (e-mail after the phone) the query 'clauses, "
-                 "EMAIL IS' is never a training wording and the e-mail is not emitted at all (NOTES.md)")
-TOKENS_GAP = ("pilot seed 0: verbatim prefixes of 7 true tokens reach 0.30-0.46, the l3 entity query (9-10 tokens) 0.17-0.68: "
-              "no token saving at this under-trained scale")
+PILOT = "pilot seed 0 (quick config: 1500 steps, width 64; EM of the persons the attacker did not know; NOTES.md)"
+SOFT_GAP = (f"{PILOT}: the soft prompt, started at the trained start prefix and kept by EM on held-back known persons, "
+            "never beat the hand-written query: Adam lr 3e-3 / 1e-2 / 3e-2 kept the start (step 0), lr 1e-3 kept step 50, "
+            "which extracted less on unknown persons (training template l3 0.52 vs 0.56); held-out l3 0.00-0.04 either way. "
+            "The draft's drop (training template 0.45 -> 0.02) came from a prefix the model had never seen (any prefix, "
+            "even zeros, cut EM to 0.13) and from tuning that fit the known persons (answer loss 0.95 -> 0.39) while "
+            "unknown persons got worse (1.15 -> 2.10)")
+SCALE_GAP = (f"{PILOT} and width 32: partial-leak EM 0.43 (d 32) vs 0.44 (d 64), held-out EM 0.007 vs 0.004: the "
+             "narrow model associates as much; reported, the toy design does not gate on it")
+FULL_GAP = (f"{PILOT}: ambiguous EM(l3) 0.81 at r = 4 and 0.65 at r = 8, below the toy design's 3000-step pilot C")
+ORDER_GAP = ("with random clause subsets the full-leak wording (name, city, employer in this order) is 1 of 8 mention "
+             "wordings and the l2 wording 1 of 4, so it is rarer in training: the draft's pilot A had ambiguous EM l2 > l3 "
+             "(0.45 vs 0.35 at r = 4), and pilot seed 0 of the fixed model l2 > l3 at r = 1 (0.12 vs 0.05) and r = 4 "
+             "(0.65 vs 0.57) with 40 persons per cell (NOTES.md)")
+INFERENCE_GAP = (f"{PILOT}: with the e-mail query in the training format the control measures: never-trained persons "
+                 "get the derivable e-mail at 0.70, trained ones at 0.96-1.00 (gap about 0.29): the toy memorizes part "
+                 "of the derivable field too")
+TOKENS_GAP = (f"{PILOT}: verbatim prefixes reach EM 0.50 / 0.70 at k = 8 / 12 (capped at the 6-8 true tokens before "
+              "the phone), the l3 entity query (9-10 tokens) about 0.6: no token saving at this scale")
 
 
 def quick_scale() -> Scale:
     """Minutes on 2 CPU cores: the toy design's model (2 x 64 x 4) and data (400 persons), 1500 steps,
-    K = 999 decoys for 2 persons per level and key kind, 2 seeds; dedup, DP-SGD sigma 0.5 and 1, width 32."""
+    K = 999 decoys for 2 persons per level and key kind, 2 seeds (0 the pilots'); dedup, width 32 (2 seeds),
+    DP-SGD sigma 0.5 and 1 (seed 1)."""
     base = EntityParams(steps=1500, soft_steps=200, exposure_per_level=2)
     return Scale("quick", base, {}, "2 x 64 x 4 LM, 400 persons, 1500 steps, 2 seeds; dedup; DP-SGD sigma 0.5/1; width 32",
                  panels=_panels(base, (0, 1), 32, (0.5, 1.0)),
