@@ -11,7 +11,8 @@ Per-microbatch ("per-core") clipping (Wang, Thakkar, Mathews, arXiv 2310.11739, 
 clips the mean gradient of each of m equal microbatches instead of each example, then averages the
 m clipped means: m gradient evaluations instead of B; with microbatch size 1 it is per-example
 clipping. It bounds a microbatch's, not an example's, contribution: a memorization mitigation, not
-an example-level DP guarantee.
+an example-level DP guarantee. ``sharded_per_core_grad`` runs it across devices with ``shard_map``,
+clipping on each device before the cross-device mean.
 
 Shapes: a batch is a pytree whose leaves have a leading axis B; ``loss_fn(params, example)`` is the
 scalar loss of ONE example (leaves without the leading axis). Gradient stacks are params-shaped
@@ -73,6 +74,53 @@ def clip_rows(grads, clip):
 def clipped_mean(grads, clip):
     """Mean of the clipped rows (per-example or per-microbatch clipping without noise): params-shaped."""
     return jax.tree_util.tree_map(lambda g: g.mean(0), clip_rows(grads, clip))
+
+
+def per_example_clipped_grad(loss_fn, params, batch, clip):
+    """Per-example clipping (PEC) without noise: mean_i g_i min(1, C / ||g_i||), params-shaped."""
+    return clipped_mean(per_example_grads(loss_fn, params, batch), clip)
+
+
+def per_core_clipped_grad(loss_fn, params, batch, clip, n_cores: int):
+    """Per-core clipping (PCC; Wang, Thakkar, Mathews, arXiv 2310.11739) on one device: the batch split
+    into ``n_cores`` contiguous microbatches (as a batch sharded over n_cores cores), each microbatch's
+    mean gradient clipped to C, the clipped means averaged; params-shaped."""
+    return clipped_mean(per_microbatch_grads(loss_fn, params, batch, n_cores), clip)
+
+
+def _shard_map(fn, mesh, in_specs, out_specs):
+    """shard_map without the replication (vma) check: loops inside the loss (e.g. optax.ctc_loss's scan)
+    carry values the check would require to be marked as varying; the result is pmean'd anyway."""
+    if hasattr(jax, "shard_map"):
+        return jax.shard_map(fn, mesh=mesh, in_specs=in_specs, out_specs=out_specs, check_vma=False)
+    from jax.experimental.shard_map import shard_map  # older JAX
+
+    return shard_map(fn, mesh=mesh, in_specs=in_specs, out_specs=out_specs, check_rep=False)
+
+
+def sharded_per_core_grad(loss_fn, params, batch, clip, mesh, axis_name: str, n_cores: int | None = None):
+    """``per_core_clipped_grad`` across real devices: the batch is sharded over the mesh axis
+    ``axis_name`` (its devices in order hold contiguous slices); each device splits its slice into
+    n_cores / devices microbatches, clips each microbatch's mean gradient to C *before* any
+    communication, and the clipped means are averaged with one ``pmean`` (as paxml's
+    ``PercoreClippedDpSgdGradient`` does under pmap). ``n_cores`` defaults to the number of devices on
+    the axis and must be a multiple of it; the result equals ``per_core_clipped_grad`` with n_cores
+    microbatches to float rounding. Params are replicated; the result is replicated."""
+    from jax.sharding import PartitionSpec as P
+
+    devices = mesh.shape[axis_name]
+    n_cores = devices if n_cores is None else n_cores
+    B = jax.tree_util.tree_leaves(batch)[0].shape[0]
+    if n_cores % devices or B % n_cores:
+        raise ConfigError(f"the number of cores {n_cores} must be a multiple of the {devices} devices and divide the batch size {B}")
+
+    def local(p, b, c):
+        g = per_core_clipped_grad(loss_fn, p, b, c, n_cores // devices)
+        return jax.lax.pmean(g, axis_name)
+
+    batch_spec = jax.tree_util.tree_map(lambda _: P(axis_name), batch)
+    fn = _shard_map(local, mesh, (P(), batch_spec, P()), P())
+    return fn(params, batch, jnp.asarray(clip, jnp.float32))
 
 
 def dp_aggregate(grads, clip, noise_multiplier, key, denominator=None):
