@@ -38,3 +38,19 @@ def rank_fraction(x) -> np.ndarray:
     """0-based ordinal ranks of ``x`` divided by its size, in [0, 1): ties ranked in order of appearance."""
     x = np.asarray(x, float).ravel()
     return (stats.rankdata(x, method="ordinal") - 1) / x.size
+
+
+def bootstrap_interval(samples, n_boot: int = 2000, confidence: float = 0.95, seed: int = 0):
+    """(mean, low, high): the mean of ``samples`` (1-D, e.g. one value per seed; NaNs dropped) and its
+    percentile bootstrap interval (Efron and Tibshirani 1993, Ch. 13) from ``n_boot`` resamples with
+    replacement drawn by numpy's generator at ``seed``. One sample gives (x, x, x); none gives NaNs."""
+    x = np.asarray(samples, float).ravel()
+    x = x[np.isfinite(x)]
+    if x.size == 0:
+        return float("nan"), float("nan"), float("nan")
+    if x.size == 1:
+        return float(x[0]), float(x[0]), float(x[0])
+    rng = np.random.default_rng(seed)
+    means = x[rng.integers(0, x.size, (n_boot, x.size))].mean(1)
+    tail = 50.0 * (1.0 - confidence)
+    return float(x.mean()), float(np.percentile(means, tail)), float(np.percentile(means, 100.0 - tail))
