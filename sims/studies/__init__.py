@@ -10,7 +10,7 @@ import importlib
 
 from ..errors import RoteError
 
-STUDIES = ("grokking", "mha-capacity", "lm-canaries", "over-memorization", "lm-membership", "lexical-overlap", "entity-memorization", "asr-canaries", "t2i-duplication", "memorization-types", "selm")
+STUDIES = ("grokking", "mha-capacity", "lm-canaries", "over-memorization", "lm-membership", "lexical-overlap", "entity-memorization", "asr-canaries", "t2i-duplication", "memorization-types", "selm", "t2i-taxonomy")
 
 
 def names() -> list[str]:

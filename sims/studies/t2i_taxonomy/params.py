@@ -1,0 +1,153 @@
+"""Parameters of the `t2i-taxonomy` study: an element-level audit of explicit intended (ME), implicit intended (MI)
+and unintended (MU) memorization in a small text-to-image diffusion model (Naseh, Roh, Houmansadr, arXiv 2312.07550).
+
+Sizes, the element families' levels (glyph contexts n_ctx with duplicates d, scene feature probabilities q, stamp
+counts s, texture duplicates d) and the guidance list are static: one compile per value. Learning rate, EMA decay,
+CFG dropout, the mitigations' strengths, the detector thresholds and the seed are traced. Lists are
+'/'-separated (a comma would split them into sweep values on the command line).
+"""
+
+from __future__ import annotations
+
+from ...errors import ConfigError
+from ...images import check_image_size
+from ...params import seed, static, study_params, traced
+
+SIZE_BOUND = 1 << 16
+MAX_LEVEL = 256
+
+
+def _size(default: int, doc: str, lo: int = 1, hi: int = SIZE_BOUND):
+    return static(default, doc, ge=lo, le=hi, integer=True)
+
+
+def parse_levels(text: str, name: str, lo: int, hi: int) -> tuple[int, ...]:
+    """'1/2/4' -> (1, 2, 4): distinct integers in [lo, hi], ascending; ConfigError otherwise."""
+    try:
+        values = tuple(int(v) for v in str(text).split("/"))
+    except ValueError:
+        raise ConfigError(f"{name} must be '/'-separated integers, e.g. '1/2/4', got {text!r}") from None
+    bad = [v for v in values if not lo <= v <= hi]
+    if bad:
+        raise ConfigError(f"{name} must be integers in [{lo}, {hi}], got {bad[0]} in {text!r}")
+    if list(values) != sorted(set(values)):
+        raise ConfigError(f"{name} must be distinct and ascending, got {text!r}")
+    return values
+
+
+def parse_guidances(text: str) -> tuple[float, ...]:
+    """'1/3/7' -> (1.0, 3.0, 7.0): guidance scales w >= 0, ascending."""
+    try:
+        values = tuple(float(v) for v in str(text).split("/"))
+    except ValueError:
+        raise ConfigError(f"guidances must be '/'-separated numbers, e.g. '1/3/7', got {text!r}") from None
+    if any(not v >= 0 for v in values) or list(values) != sorted(set(values)):
+        raise ConfigError(f"guidances must be distinct, ascending and >= 0, got {text!r}")
+    return values
+
+
+def parse_glyph_levels(text: str) -> tuple[tuple[int, int], ...]:
+    """'1x16/1/2/16' -> ((1, 16), (1, 1), (2, 1), (16, 1)): (n_ctx distinct images, d duplicates of each); n_ctx >= 1."""
+    out = []
+    for part in str(text).split("/"):
+        a, _, b = part.partition("x")
+        try:
+            n, d = int(a), int(b or 1)
+        except ValueError:
+            raise ConfigError(f"glyph_levels must be '/'-separated n_ctx or n_ctxxd, e.g. '1x16/1/16', got {text!r}") from None
+        if not 1 <= n <= MAX_LEVEL:
+            raise ConfigError(f"n_ctx must be an integer in [1, {MAX_LEVEL}], got {n} in glyph_levels {text!r}")
+        if not 1 <= d <= MAX_LEVEL:
+            raise ConfigError(f"glyph duplicates d must be in [1, {MAX_LEVEL}], got {d} in glyph_levels {text!r}")
+        out.append((n, d))
+    if len(set(out)) != len(out):
+        raise ConfigError(f"glyph_levels must be distinct, got {text!r}")
+    return tuple(out)
+
+
+def parse_q(text: str) -> tuple[float, ...]:
+    """'0.5/0.9/1' -> (0.5, 0.9, 1.0): feature probabilities q in [0, 1], ascending."""
+    try:
+        values = tuple(float(v) for v in str(text).split("/"))
+    except ValueError:
+        raise ConfigError(f"q_levels must be '/'-separated numbers, e.g. '0.5/0.9/1', got {text!r}") from None
+    bad = [v for v in values if not 0.0 <= v <= 1.0]
+    if bad:
+        raise ConfigError(f"q must be in [0, 1], got {bad[0]} in q_levels {text!r}")
+    if list(values) != sorted(set(values)):
+        raise ConfigError(f"q_levels must be distinct and ascending, got {text!r}")
+    return values
+
+
+@study_params
+class TaxonomyParams:
+    image: int = _size(8, "image side H = W in pixels (a multiple of 4 in [8, 32]); images are H x W x 3")
+    generic: int = _size(600, "generic shape images (each once, with its caption)", lo=8)
+    glyph_levels: str = static("1x16/1/2/4/8/16", "glyph conditions n_ctx (distinct backgrounds) or n_ctx x d (each duplicated d times)")
+    glyphs_per_level: int = _size(2, "glyph tokens per condition", hi=16)
+    q_levels: str = static("0.5/0.9/1", "probabilities q of a scene's unnamed feature, '/'-separated, each in [0, 1]")
+    scenes_per_q: int = _size(2, "scene words per q (features rotate: sun, stripe, texture)", hi=16)
+    scene_images: int = _size(24, "training images per scene word", lo=2, hi=MAX_LEVEL)
+    stamp_levels: str = static("1/2/4/8", "s: training images (of one scene word) carrying each private stamp")
+    stamps_per_level: int = _size(1, "private stamps per level s", hi=16)
+    dup_levels: str = static("4/16", "duplicates d of the whole-image textures with generic captions")
+    textures_per_level: int = _size(3, "textures per duplication level", hi=64)
+    control_prompts: int = _size(4, "fresh generic prompts (the control class)", lo=1)
+    embed: int = _size(32, "token embedding width")
+    text: int = _size(64, "text embedding c width")
+    width: int = _size(128, "denoiser residual width")
+    hidden: int = _size(256, "denoiser block hidden width")
+    blocks: int = _size(2, "denoiser residual blocks (FiLM from [t, c])", hi=16)
+    diffusion_steps: int = _size(200, "diffusion steps T (cosine schedule)", lo=2, hi=4096)
+    ddim_steps: int = _size(20, "DDIM sampling steps (eta = 0), at most diffusion_steps")
+    steps: int = _size(4000, "optimizer steps", hi=1 << 20)
+    warmup: int = _size(200, "linear warmup steps of the learning rate", lo=0, hi=1 << 20)
+    batch: int = _size(64, "training rows per step, drawn with probability proportional to multiplicity")
+    samples: int = _size(16, "samples per prompt S (fresh x_T per sample)", hi=4096)
+    fresh: int = _size(400, "fresh never-trained images per family for the threshold calibration", lo=100)
+    anchor_samples: int = _size(1000, "samples of the closed-form ideal memorizer per anchor prompt (T7)", lo=10)
+    guidances: str = static("1/3/7", "guidance scales w at which every prompt is sampled, '/'-separated, each >= 0")
+    lr: float = traced(2e-3, "peak adamw learning rate", gt=0)
+    ema: float = traced(0.998, "EMA decay of the weights the evaluation samples with", ge=0, lt=1)
+    p_uncond: float = traced(0.1, "probability of replacing c by the null embedding in training (CFG dropout)", ge=0, le=1)
+    word_insert: float = traced(0.0, "mitigation: probability of each of 2 random words inserted into a training caption", ge=0, le=1)
+    text_noise: float = traced(0.0, "mitigation: std lambda of Gaussian noise on the text embedding in training", ge=0, le=10)
+    tau_glyph: float = traced(0.8, "nominal glyph detector threshold on max NCC (raised to the fresh 99th percentile)", gt=0, lt=1)
+    tau_stamp: float = traced(0.8, "nominal stamp detector threshold on max NCC (raised likewise)", gt=0, lt=1)
+    tau_feature: float = traced(0.7, "nominal scene-feature detector threshold on max NCC (raised likewise)", gt=0, lt=1)
+    rho: float = traced(0.9, "implicit-set cut: e is implicit for a prompt when P_train(e | w) >= rho for a word w of it", gt=0, le=1)
+    seed: int = seed(doc="images, captions, initialization, batches and sampling noise derive from this seed")
+
+    def validate(self):
+        check_image_size(self.image)
+        self.glyph_conditions  # noqa: B018 - parse (raises on n_ctx < 1)
+        q = self.qs
+        s = self.stamp_counts
+        self.texture_levels  # noqa: B018
+        self.sweep_guidances  # noqa: B018
+        if self.ddim_steps > self.diffusion_steps:
+            raise ConfigError(f"ddim_steps {self.ddim_steps} exceeds the diffusion steps {self.diffusion_steps}")
+        if max(s) > self.scene_images:
+            raise ConfigError(f"a stamp level s = {max(s)} exceeds scene_images {self.scene_images}")
+        if len(s) * self.stamps_per_level > len(q) * self.scenes_per_q:
+            raise ConfigError("each stamp needs its own scene word: stamps (levels x per level) must not exceed scenes (q levels x per q)")
+
+    @property
+    def glyph_conditions(self) -> tuple[tuple[int, int], ...]:
+        return parse_glyph_levels(self.glyph_levels)
+
+    @property
+    def qs(self) -> tuple[float, ...]:
+        return parse_q(self.q_levels)
+
+    @property
+    def stamp_counts(self) -> tuple[int, ...]:
+        return parse_levels(self.stamp_levels, "stamp_levels", 1, MAX_LEVEL)
+
+    @property
+    def texture_levels(self) -> tuple[int, ...]:
+        return parse_levels(self.dup_levels, "dup_levels", 1, MAX_LEVEL)
+
+    @property
+    def sweep_guidances(self) -> tuple[float, ...]:
+        return parse_guidances(self.guidances)
