@@ -3,6 +3,7 @@
 PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
+TEST_WORKERS ?= 2   # pytest-xdist workers of `make test` (one group per study folder, tests/conftest.py)
 
 .PHONY: env reproduce test test-slow bench bench-grokking bench-mha clean
 
@@ -19,7 +20,7 @@ reproduce: env          ## quick sweep + figures + verification of every study (
 
 test: env               ## lint (ruff) and the default test suite (slow tests excluded)
 	$(BIN)/ruff check .
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadgroup
 
 test-slow: env          ## only the slow tests
 	$(BIN)/pytest -q -m slow

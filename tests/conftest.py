@@ -7,11 +7,28 @@ live in its folder's conftest.py (tests/<study>/conftest.py).
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from engine.support import quiet
 from engine.toy_study import STUDY, TOY, TOY_AXES
 
 from rote.sims import engine
+
+
+TESTS = Path(__file__).parent
+
+
+def pytest_collection_modifyitems(config, items):
+    """One xdist group per study folder (tests/<study>/: its session fixtures are computed once, on one
+    worker) and per top-level file, for `pytest -n 2 --dist loadgroup` (the Makefile's test command); the
+    notebooks one group each (every one is a kernel run of its own)."""
+    for item in items:
+        rel = Path(str(item.fspath)).resolve().relative_to(TESTS.resolve())
+        group = rel.parts[0] if len(rel.parts) > 1 else rel.stem
+        if rel.stem == "test_notebooks" and hasattr(item, "callspec"):
+            group += "-" + item.callspec.id
+        item.add_marker(pytest.mark.xdist_group(group))
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,7 @@ import importlib
 
 from ..errors import RoteError
 
-STUDIES = ("grokking", "mha-capacity", "lm-canaries", "over-memorization", "lm-membership", "lexical-overlap", "entity-memorization", "asr-canaries", "t2i-duplication", "memorization-types", "selm", "t2i-taxonomy")
+STUDIES = ("grokking", "mha-capacity", "lm-canaries", "lm-membership", "memorization-types", "entity-memorization", "selm", "lexical-overlap", "asr-canaries", "over-memorization", "t2i-duplication", "t2i-taxonomy")
 
 
 def names() -> list[str]:
