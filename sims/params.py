@@ -124,3 +124,40 @@ def replace(params, **changes):
 
 def as_dict(params) -> dict[str, Any]:
     return {f.name: getattr(params, f.name) for f in dataclasses.fields(params)}
+
+
+# --------------------------------------------------------------------------------------------------
+# '/'-separated lists in a static string field ('0/1/2/4'): levels, guidance scales, probabilities
+# --------------------------------------------------------------------------------------------------
+
+
+def parse_levels(text: str, name: str, lo: int, hi: int, what: str = "integers") -> tuple[int, ...]:
+    """'0/1/2/4' -> (0, 1, 2, 4): distinct integers in [lo, hi], ascending; a one-line ConfigError
+    naming ``name`` (and ``what`` the values are) otherwise."""
+    try:
+        values = tuple(int(v) for v in str(text).split("/"))
+    except ValueError:
+        raise ConfigError(f"{name} must be '/'-separated integers, e.g. '1/2/4', got {text!r}") from None
+    bad = [v for v in values if not lo <= v <= hi]
+    if bad:
+        raise ConfigError(f"{name} must be {what} in [{lo}, {hi}], got {bad[0]} in {text!r}")
+    if list(values) != sorted(set(values)):
+        raise ConfigError(f"{name} must be distinct and ascending, got {text!r}")
+    return values
+
+
+def parse_numbers(text: str, name: str, lo: float | None = None, hi: float | None = None, field: str | None = None) -> tuple[float, ...]:
+    """'1/3/7' -> (1.0, 3.0, 7.0): distinct numbers in [lo, hi] (a bound None is open), ascending; a
+    one-line ConfigError naming the value ``name`` and the ``field`` it was read from otherwise."""
+    field = field or name
+    try:
+        values = tuple(float(v) for v in str(text).split("/"))
+    except ValueError:
+        raise ConfigError(f"{field} must be '/'-separated numbers, e.g. '1/3/7', got {text!r}") from None
+    bad = [v for v in values if not ((lo is None or v >= lo) and (hi is None or v <= hi))]  # NaN is bad too
+    if bad:
+        where = f">= {lo:g}" if hi is None else f"<= {hi:g}" if lo is None else f"in [{lo:g}, {hi:g}]"
+        raise ConfigError(f"{name} must be {where}, got {bad[0]} in {field} {text!r}")
+    if list(values) != sorted(set(values)):
+        raise ConfigError(f"{field} must be distinct and ascending, got {text!r}")
+    return values

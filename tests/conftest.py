@@ -15,7 +15,6 @@ from engine.toy_study import STUDY, TOY, TOY_AXES
 
 from rote.sims import engine
 
-
 TESTS = Path(__file__).parent
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from conftest import curve, fake_main, fake_mitigated
+from entity_fakes import curve, fake_main, fake_mitigated
 
 from rote.sims.studies.entity_memorization import claims as C
 from rote.sims.studies.entity_memorization.scales import SCALES

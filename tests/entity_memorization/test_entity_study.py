@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import FAST_PANELS, quiet, sweep_smoke
+from entity_fakes import FAST_PANELS, quiet, sweep_smoke
 
 from rote.sims import cli, engine
 from rote.sims.errors import ConfigError

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import default_extraction, exposure_curve, fake_dedup, fake_dp, fake_repetition, val_curve
+from canary_fakes import default_extraction, exposure_curve, fake_dedup, fake_dp, fake_repetition, val_curve
 
 from rote.sims.studies.lm_canaries import STUDY
 from rote.sims.studies.lm_canaries import claims as cl

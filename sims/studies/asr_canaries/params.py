@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...errors import ConfigError
+from ...params import parse_levels as parse_slash_levels
 from ...params import seed, static, study_params, traced
 from ...speech import check_canary_feasible
 
@@ -30,14 +31,8 @@ def _size(default: int, doc: str, lo: int = 1, hi: int = SIZE_BOUND):
 
 
 def parse_levels(text: str) -> tuple[int, ...]:
-    """'0/1/2/4' -> (0, 1, 2, 4): distinct ascending integers in [0, MAX_LEVEL]; ConfigError otherwise."""
-    try:
-        values = tuple(int(v) for v in str(text).split("/"))
-    except ValueError:
-        raise ConfigError(f"repetitions must be '/'-separated integers, e.g. '0/1/2/4', got {text!r}") from None
-    if any(not 0 <= v <= MAX_LEVEL for v in values) or list(values) != sorted(set(values)):
-        raise ConfigError(f"repetitions must be distinct ascending integers in [0, {MAX_LEVEL}], got {text!r}")
-    return values
+    """'0/1/2/4' -> (0, 1, 2, 4): the repetition levels, distinct ascending integers in [0, MAX_LEVEL]."""
+    return parse_slash_levels(text, "repetitions", 0, MAX_LEVEL)
 
 
 @study_params

@@ -18,9 +18,8 @@ from __future__ import annotations
 import numpy as np
 
 from ...errors import ConfigError
-from ...params import seed, static, study_params, traced
+from ...params import parse_levels, seed, static, study_params, traced
 from ...records import LEVELS, MENTION_LENGTH, check_population
-from ..lm_canaries.params import parse_levels
 
 SIZE_BOUND = 1 << 16
 MAX_REPETITION = 64

@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...errors import ConfigError
-from ...params import seed, static, study_params, traced
+from ...params import parse_levels, seed, static, study_params, traced
 from ...text import check_canary_layout
 
 DIGITS = 10  # digit tokens 0..9 come first in the vocabulary; word (chain) tokens follow
@@ -29,19 +29,6 @@ MAX_LEVEL = 4096  # largest repetition level accepted
 def _size(default: int, doc: str, lo: int = 1, hi: int = SIZE_BOUND):
     return static(default, doc, ge=lo, le=hi, integer=True)
 
-
-def parse_levels(text: str, name: str, lo: int, hi: int) -> tuple[int, ...]:
-    """'0/1/2/4' -> (0, 1, 2, 4): distinct integers in [lo, hi], ascending; ConfigError otherwise."""
-    try:
-        values = tuple(int(v) for v in str(text).split("/"))
-    except ValueError:
-        raise ConfigError(f"{name} must be '/'-separated integers, e.g. '0/1/2/4', got {text!r}") from None
-    bad = [v for v in values if not lo <= v <= hi]
-    if bad:
-        raise ConfigError(f"{name} must be integers in [{lo}, {hi}], got {bad[0]} in {text!r}")
-    if list(values) != sorted(set(values)):
-        raise ConfigError(f"{name} must be distinct and ascending, got {text!r}")
-    return values
 
 
 @study_params

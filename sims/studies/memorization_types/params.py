@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...errors import ConfigError
+from ...params import parse_levels as parse_slash_levels
 from ...params import seed, static, study_params, traced
 from ...tasks import RULES
 
@@ -37,12 +38,7 @@ def _size(default: int, doc: str, lo: int = 1, hi: int = SIZE_BOUND):
 def parse_levels(text: str) -> tuple[int, ...]:
     """'0/1/4/16' -> (0, 1, 4, 16): distinct ascending integers in [0, 1024] that include 0 (the
     never-trained control); ConfigError otherwise."""
-    try:
-        values = tuple(int(v) for v in str(text).split("/"))
-    except ValueError:
-        raise ConfigError(f"levels must be '/'-separated integers, e.g. '0/1/4/16', got {text!r}") from None
-    if any(not 0 <= v <= 1024 for v in values) or list(values) != sorted(set(values)):
-        raise ConfigError(f"levels must be distinct ascending integers in [0, 1024], got {text!r}")
+    values = parse_slash_levels(text, "levels", 0, 1024)
     if len(values) < 2 or values[0] != 0:
         raise ConfigError(f"levels need the never-trained level 0 and at least one other, got {text!r}")
     return values

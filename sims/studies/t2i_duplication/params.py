@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from ...errors import ConfigError
 from ...images import check_image_size
-from ...params import seed, static, study_params, traced
+from ...params import parse_levels, parse_numbers, seed, static, study_params, traced
 
 SIZE_BOUND = 1 << 16
 MAX_LEVEL = 256
@@ -25,32 +25,6 @@ def _size(default: int, doc: str, lo: int = 1, hi: int = SIZE_BOUND):
     return static(default, doc, ge=lo, le=hi, integer=True)
 
 
-def parse_levels(text: str, name: str, lo: int, hi: int, what: str = "integers") -> tuple[int, ...]:
-    """'1/2/4' -> (1, 2, 4): distinct integers in [lo, hi], ascending; ConfigError otherwise."""
-    try:
-        values = tuple(int(v) for v in str(text).split("/"))
-    except ValueError:
-        raise ConfigError(f"{name} must be '/'-separated integers, e.g. '1/2/4', got {text!r}") from None
-    bad = [v for v in values if not lo <= v <= hi]
-    if bad:
-        raise ConfigError(f"{name} must be {what} in [{lo}, {hi}], got {bad[0]} in {text!r}")
-    if list(values) != sorted(set(values)):
-        raise ConfigError(f"{name} must be distinct and ascending, got {text!r}")
-    return values
-
-
-def parse_guidances(text: str) -> tuple[float, ...]:
-    """'1/3/7' -> (1.0, 3.0, 7.0): guidance scales w >= 0, ascending."""
-    try:
-        values = tuple(float(v) for v in str(text).split("/"))
-    except ValueError:
-        raise ConfigError(f"guidance_sweep must be '/'-separated numbers, e.g. '1/3/7', got {text!r}") from None
-    bad = [v for v in values if not v >= 0]
-    if bad:
-        raise ConfigError(f"guidance w must be >= 0, got {bad[0]} in guidance_sweep {text!r}")
-    if list(values) != sorted(set(values)):
-        raise ConfigError(f"guidance_sweep must be distinct and ascending, got {text!r}")
-    return values
 
 
 @study_params
@@ -111,4 +85,4 @@ class T2IParams:
 
     @property
     def sweep_guidances(self) -> tuple[float, ...]:
-        return parse_guidances(self.guidance_sweep)
+        return parse_numbers(self.guidance_sweep, "guidance w", lo=0.0, field="guidance_sweep")

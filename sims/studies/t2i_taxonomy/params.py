@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from ...errors import ConfigError
 from ...images import check_image_size
-from ...params import seed, static, study_params, traced
+from ...params import parse_levels, parse_numbers, seed, static, study_params, traced
 
 SIZE_BOUND = 1 << 16
 MAX_LEVEL = 256
@@ -21,29 +21,6 @@ def _size(default: int, doc: str, lo: int = 1, hi: int = SIZE_BOUND):
     return static(default, doc, ge=lo, le=hi, integer=True)
 
 
-def parse_levels(text: str, name: str, lo: int, hi: int) -> tuple[int, ...]:
-    """'1/2/4' -> (1, 2, 4): distinct integers in [lo, hi], ascending; ConfigError otherwise."""
-    try:
-        values = tuple(int(v) for v in str(text).split("/"))
-    except ValueError:
-        raise ConfigError(f"{name} must be '/'-separated integers, e.g. '1/2/4', got {text!r}") from None
-    bad = [v for v in values if not lo <= v <= hi]
-    if bad:
-        raise ConfigError(f"{name} must be integers in [{lo}, {hi}], got {bad[0]} in {text!r}")
-    if list(values) != sorted(set(values)):
-        raise ConfigError(f"{name} must be distinct and ascending, got {text!r}")
-    return values
-
-
-def parse_guidances(text: str) -> tuple[float, ...]:
-    """'1/3/7' -> (1.0, 3.0, 7.0): guidance scales w >= 0, ascending."""
-    try:
-        values = tuple(float(v) for v in str(text).split("/"))
-    except ValueError:
-        raise ConfigError(f"guidances must be '/'-separated numbers, e.g. '1/3/7', got {text!r}") from None
-    if any(not v >= 0 for v in values) or list(values) != sorted(set(values)):
-        raise ConfigError(f"guidances must be distinct, ascending and >= 0, got {text!r}")
-    return values
 
 
 def parse_glyph_levels(text: str) -> tuple[tuple[int, int], ...]:
@@ -64,19 +41,6 @@ def parse_glyph_levels(text: str) -> tuple[tuple[int, int], ...]:
         raise ConfigError(f"glyph_levels must be distinct, got {text!r}")
     return tuple(out)
 
-
-def parse_q(text: str) -> tuple[float, ...]:
-    """'0.5/0.9/1' -> (0.5, 0.9, 1.0): feature probabilities q in [0, 1], ascending."""
-    try:
-        values = tuple(float(v) for v in str(text).split("/"))
-    except ValueError:
-        raise ConfigError(f"q_levels must be '/'-separated numbers, e.g. '0.5/0.9/1', got {text!r}") from None
-    bad = [v for v in values if not 0.0 <= v <= 1.0]
-    if bad:
-        raise ConfigError(f"q must be in [0, 1], got {bad[0]} in q_levels {text!r}")
-    if list(values) != sorted(set(values)):
-        raise ConfigError(f"q_levels must be distinct and ascending, got {text!r}")
-    return values
 
 
 @study_params
@@ -138,7 +102,7 @@ class TaxonomyParams:
 
     @property
     def qs(self) -> tuple[float, ...]:
-        return parse_q(self.q_levels)
+        return parse_numbers(self.q_levels, "q", 0.0, 1.0, field="q_levels")
 
     @property
     def stamp_counts(self) -> tuple[int, ...]:
@@ -150,4 +114,4 @@ class TaxonomyParams:
 
     @property
     def sweep_guidances(self) -> tuple[float, ...]:
-        return parse_guidances(self.guidances)
+        return parse_numbers(self.guidances, "guidance w", lo=0.0, field="guidances")
