@@ -18,6 +18,7 @@ from rote.sims import engine
 TESTS = Path(__file__).parent
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the marks (its worker hook would otherwise run first)
 def pytest_collection_modifyitems(config, items):
     """One xdist group per study folder (tests/<study>/: its session fixtures are computed once, on one
     worker) and per top-level file, for `pytest -n 2 --dist loadgroup` (the Makefile's test command); the
