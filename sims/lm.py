@@ -69,8 +69,7 @@ class TinyLM(nn.Module):
     @nn.compact
     def __call__(self, tokens, prefix=None):
         T = tokens.shape[-1]
-        if self.width % self.heads:
-            raise ConfigError(f"width {self.width} must be a multiple of heads {self.heads}")
+        check_heads(self.width, self.heads)
         if T > self.context:
             raise ConfigError(f"sequence length {T} exceeds the model's context {self.context}")
         x = TokenAndPosition(self.vocab, self.context, self.width, name="embed")(tokens)  # (..., T, width)
@@ -82,6 +81,12 @@ class TinyLM(nn.Module):
             x = Block(self.heads, self.mlp_ratio * self.width, name=f"block{i}")(x, mask)
         x = nn.LayerNorm(name="ln_f")(x)
         return nn.Dense(self.vocab, name="head")(x)  # untied from the token embedding
+
+
+def check_heads(width: int, heads: int) -> None:
+    """A one-line ConfigError unless the model width splits evenly over the attention heads."""
+    if width % heads:
+        raise ConfigError(f"width {width} must be a multiple of heads {heads}")
 
 
 @partial(jax.jit, static_argnames="model")

@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...errors import ConfigError
+from ...lm import check_heads
 from ...params import parse_levels, seed, static, study_params, traced
 from ...records import LEVELS, MENTION_LENGTH, check_population
 
@@ -75,8 +76,7 @@ class EntityParams:
             raise ConfigError(f"{self.decoys} decoys do not fit the 10^5 phones beside the {self.persons} persons'")
         if round(self.soft_fraction * self.persons) < 1:
             raise ConfigError(f"soft_fraction {self.soft_fraction} leaves the attacker no known record of {self.persons}")
-        if self.width % self.heads:
-            raise ConfigError(f"width {self.width} must be a multiple of heads {self.heads}")
+        check_heads(self.width, self.heads)
         if self.sigma > 0 and not self.dp:
             raise ConfigError(f"sigma {self.sigma} acts only with dp=True (DP-SGD)")
         del leaks

@@ -19,6 +19,7 @@ from the seed), 2 a random subset of the same size as the capped one (the "less 
 from __future__ import annotations
 
 from ...errors import ConfigError
+from ...lm import check_heads
 from ...params import seed, static, study_params, traced
 from ...summaries import CorpusSpec
 
@@ -81,8 +82,7 @@ class OverlapParams:
     seed: int = seed(doc="capping order, random subset, initialization, batches and candidates derive from this seed")
 
     def validate(self):
-        if self.width % self.heads:
-            raise ConfigError(f"width {self.width} must be a multiple of heads {self.heads}")
+        check_heads(self.width, self.heads)
         if self.copies_min > self.copies_max:
             raise ConfigError(f"copies_min {self.copies_min} exceeds copies_max {self.copies_max}")
         if self.storylines > self.persons:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...errors import ConfigError
+from ...lm import check_heads
 from ...params import parse_levels, seed, static, study_params, traced
 from ...text import check_canary_layout
 
@@ -86,8 +87,7 @@ class CanaryParams:
         if self.template_length + self.audit_digits > self.context:
             raise ConfigError(f"context {self.context} is shorter than an audit canary ({self.template_length} prefix + "
                               f"{self.audit_digits} digit tokens)")
-        if self.width % self.heads:
-            raise ConfigError(f"width {self.width} must be a multiple of heads {self.heads}")
+        check_heads(self.width, self.heads)
         if self.steps % self.log_every:
             raise ConfigError(f"log_every ({self.log_every}) must divide steps ({self.steps})")
         if self.sigma > 0 and not self.dp:

@@ -19,6 +19,7 @@ occur ``copies`` times in a training set that keeps them (exact deduplication, L
 from __future__ import annotations
 
 from ...errors import ConfigError
+from ...lm import check_heads
 from ...params import seed, static, study_params, traced
 
 SIZE_BOUND = 1 << 16
@@ -78,8 +79,7 @@ class MembershipParams:
             raise ConfigError(f"duplicated {self.duplicated} exceeds the {self.markov} Markov sequences")
         if self.pool < 2:
             raise ConfigError(f"the pool needs at least 2 sequences (rare + families x per_family + markov), got {self.pool}")
-        if self.width % self.heads:
-            raise ConfigError(f"width {self.width} must be a multiple of heads {self.heads}")
+        check_heads(self.width, self.heads)
 
     @property
     def pool(self) -> int:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...errors import ConfigError
+from ...lm import check_heads
 from ...params import parse_levels as parse_slash_levels
 from ...params import seed, static, study_params, traced
 from ...tasks import RULES
@@ -88,8 +89,7 @@ class TypesParams:
 
     def validate(self):
         parse_levels(self.levels)
-        if self.width % self.heads:
-            raise ConfigError(f"width {self.width} must be a multiple of heads {self.heads}")
+        check_heads(self.width, self.heads)
         if self.successors > self.words:
             raise ConfigError(f"successors {self.successors} exceeds the {self.words} word tokens")
         if self.top_k > self.vocab:

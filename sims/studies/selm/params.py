@@ -16,6 +16,7 @@ uniform random tokens (random bytes).
 from __future__ import annotations
 
 from ...errors import ConfigError
+from ...lm import check_heads
 from ...params import seed, static, study_params, traced
 
 SIZE_BOUND = 1 << 16
@@ -74,8 +75,7 @@ class SelmParams:
     seed: int = seed(doc="the key k: an integer that draws the Fastfood projection (B, Pi, G)")
 
     def validate(self):
-        if self.width % self.heads:
-            raise ConfigError(f"width {self.width} must be a multiple of heads {self.heads}")
+        check_heads(self.width, self.heads)
         if self.successors > self.vocab:
             raise ConfigError(f"successors {self.successors} exceeds the vocab {self.vocab}")
         room = self.context - self.prompt - 1
