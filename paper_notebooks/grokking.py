@@ -211,7 +211,7 @@ print(f"BatchNorm: {theory.Phase(int(bn.phase)).label}, train {100 * float(bn.fi
 
 # %%
 for bs in (8, 256):
-    bn_bs_base, _ = scales.quick_scale().sweeps()[f"batchnorm_{bs}"]
+    bn_bs_base = scales.minibatch_base(replace(base, regularizer="batchnorm"), bs, 1000)  # the paper's Fig. 3 BatchNorm rule
     run = engine.sweep(STUDY, bn_bs_base, {"alpha": (0.9,), "xi": (0.2,)}, None, progress=False).sel(alpha=0.9, xi=0.2)
     print(f"BatchNorm, batch {bs:3d} ({bn_bs_base.steps} steps, lr {bn_bs_base.lr:.4f}): {theory.Phase(int(run.phase)).label:17s} "
           f"train {100 * float(run.final_train_acc):5.1f}%  test {100 * float(run.final_test_acc):5.1f}%  corrupted {100 * float(run.final_corrupt_acc):5.1f}%")

@@ -375,7 +375,7 @@ def test_sweep_panel_runs_only_the_named_panels(tmp_path, capsys):
 
 def test_sweep_unknown_panel_is_a_one_line_error(tmp_path, capsys):
     rc = cli.main(["sweep", "grokking", "--scale", "quick", "--no-progress", "--out", str(tmp_path / "o"), "--panel", "wd,nope"])
-    assert_one_line_error(rc, capsys.readouterr(), "no panel nope", "minibatch_8")
+    assert_one_line_error(rc, capsys.readouterr(), "no panel nope", "transformer_oos")
     assert not (tmp_path / "o").exists()
 
 

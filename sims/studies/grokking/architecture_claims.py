@@ -140,7 +140,7 @@ def architecture_claims(scale: Scale) -> list[Claim]:
     return [
         Claim(
             "10 App. M: cross-entropy inverts only in a narrow wd band",
-            "CE (alpha 0.7/0.9 x xi 0.2/0.35): all Memorization at wd 0, all inverted at wd 5, none generalizes at wd 10 where MSE still inverts",
+            "CE, every cell of its panels (quick: alpha 0.9 x xi 0.2/0.35): all Memorization at wd 0, all inverted at wd 5, none generalizes at wd 10 where MSE still inverts",
             "every cell of each seed, App. C phase thresholds (test/train 90%)" + oos,
             lambda ev: check_ce_band(ev, cells.pilots("cross_entropy")),
         ),
@@ -158,7 +158,7 @@ def architecture_claims(scale: Scale) -> list[Claim]:
         ),
         Claim(
             "13 Fig. 7b: 3-layer ReLU MLP: no generalization at wd 0, inversion at wd 5, nothing fits at wd 20",
-            "wd 0: no cell generalizes; wd 5: Full Inversion at xi 0.2 (alpha 0.7, 0.9); wd 20: Confusion/Forgetting everywhere",
+            "wd 0: no cell generalizes; wd 5: Full Inversion in every cell at xi 0.2; wd 20: Confusion/Forgetting everywhere",
             "every cell of each seed, App. C phase thresholds" + oos,
             lambda ev: check_mlp3(ev, cells.pilots("mlp3")),
         ),

@@ -129,57 +129,57 @@ def smoke_scale() -> Scale:
 def quick_scale() -> Scale:
     """Minutes on 2 CPU cores; every phase appears (p 47, N 192, 1000 steps).
 
-    Panels (each its own sweep, RESULTS/PANEL): ``wd`` the phase diagram per weight decay (no pruning
-    curves); ``seeds`` the Figure 1 cells over 5 seeds with pruning curves; ``dropout`` the phase
-    diagram at dropout 0.3 and 0.6, wd 0; ``batchnorm`` BatchNorm after the square, batch 64, lr 0.005,
-    2000 steps (about Figure 5's epochs), alpha 0.5 / 0.65 (Figure 5's) / 0.9; ``minibatch_8/256`` and ``batchnorm_8/32/256`` the Figure 3
-    minibatch and BatchNorm panels by the paper's minibatch rule (``minibatch_base``) on corner cells;
-    ``width`` the Appendix Q width sweep, N 96 / 192 / 384 x 6 seeds; ``multiplication`` (m n) mod p on
-    a slice of the wd grid (App. P); ``transformer``, ``mlp3``, ``cross_entropy``, ``relu`` the other
-    architectures and losses (Fig. 7, Apps. M, N), one seed; ``*_oos`` the cells of claims 5-13 at seeds
-    their pilots did not see (README, "Adding a study"). Choices, pilots and costs: NOTES.md.
+    Panels (each its own sweep, RESULTS/PANEL), each holding the evidence of a claim: ``wd`` the phase
+    diagram per weight decay (no pruning curves); ``seeds`` the Figure 1 Coexistence and Full Inversion cells
+    over 5 seeds with pruning curves; ``batchnorm`` BatchNorm after the square, batch 64, lr 0.005, 2000
+    steps (about Figure 5's epochs), alpha 0.65 (Figure 5's) / 0.9; ``width`` the Appendix Q width sweep,
+    N 96 / 192 / 384; ``transformer``, ``mlp3``, ``cross_entropy``, ``relu`` the other architectures and
+    losses (Fig. 7, Apps. M, N) on their claimed cells, one seed; ``*_oos`` the cells of claims 5-13 at
+    seeds their pilots did not see (README, "Adding a study"). The figure-only panels of the paper scale
+    (dropout, minibatch and BatchNorm batch sizes, multiplication) are left out to keep 5 minutes; run
+    them with ``--set`` on the paper scale's settings or at paper scale. Choices, pilots, costs: NOTES.md.
     """
     base = GrokkingParams(p=47, N=192, steps=1000, log_every=10)
     grid = {
-        "alpha": (0.3, 0.5, 0.7, 0.9),
-        "xi": (0.0, 0.1, 0.2, 0.35, 0.5),
+        "alpha": (0.5, 0.7, 0.9),
+        "xi": (0.0, 0.2, 0.35),
         "weight_decay": (0.0, 2.5, 5.0, 7.5, 10.0, 15.0),
     }
-    no_prune, prune = base, replace(base, prune_curves=1)
-    small = {"alpha": (0.5, 0.7, 0.9), "xi": (0.1, 0.2, 0.35)}
-    corner = {"alpha": (0.7, 0.9), "xi": (0.2, 0.35)}  # one CPU chunk: batch 8 is 32000 sequential steps
-    bn = replace(no_prune, regularizer="batchnorm", batch_size=64, lr=0.005, steps=2000, log_every=20)
+    prune = replace(base, prune_curves=1)
+    bn = replace(base, regularizer="batchnorm", batch_size=64, lr=0.005, steps=2000, log_every=20)
     width = replace(prune, alpha=0.9, xi=0.2, weight_decay=2.5)
+    # Each claimed cell once at the pilot seed (0) and once or twice at seeds the pilots did not see (``*_oos``,
+    # README "Adding a study"); alpha is static (n_train is a shape), so every extra alpha is a compile (2-14 s)
     architectures = {
-        "transformer": (replace(base, model="transformer", N=64, lr=0.003, log_every=20), {"alpha": (0.8, 0.9), "xi": (0.15, 0.3), "weight_decay": (0.0, 3.0)}),
-        "mlp3": (replace(base, model="mlp3", N=96, lr=0.001, log_every=20), {"alpha": (0.7, 0.9), "xi": (0.2, 0.35), "weight_decay": (0.0, 5.0, 20.0)}),
-        "cross_entropy": (replace(base, loss="ce", log_every=20), {"alpha": (0.7, 0.9), "xi": (0.2, 0.35), "weight_decay": (0.0, 2.5, 5.0, 10.0)}),
+        "transformer": (replace(base, model="transformer", N=64, lr=0.003, log_every=20), {"alpha": (0.9,), "xi": (0.15,), "weight_decay": (0.0, 3.0)}),
+        "mlp3": (replace(base, model="mlp3", N=96, lr=0.001, log_every=20), {"alpha": (0.9,), "xi": (0.2, 0.35), "weight_decay": (0.0, 5.0, 20.0)}),
+        "cross_entropy": (replace(base, loss="ce", log_every=20), {"alpha": (0.9,), "xi": (0.2, 0.35), "weight_decay": (0.0, 5.0, 10.0)}),
         "relu": (replace(base, activation="relu", log_every=20), {"alpha": (0.7, 0.9), "xi": (0.2, 0.35), "weight_decay": (0.0, 10.0)}),
     }
     panels = {
         "wd": (base, grid),
-        "seeds": (prune, {"alpha": (0.9,), "xi": (0.35,), "weight_decay": (0.0, 5.0, 10.0), "seed": (0, 1, 2, 3, 4)}),
-        "dropout": (replace(no_prune, regularizer="dropout"), {"alpha": grid["alpha"], "xi": (0.2, 0.35, 0.5), "dropout": (0.3, 0.6)}),
-        "batchnorm": (bn, {"alpha": (0.5, 0.65, 0.9), "xi": small["xi"], "seed": (0, 1, 2)}),
-        **{f"minibatch_{bs}": (minibatch_base(no_prune, bs, 1000), corner) for bs in (8, 256)},
-        **{f"batchnorm_{bs}": (minibatch_base(replace(no_prune, regularizer="batchnorm"), bs, 1000), corner) for bs in (8, 32, 256)},
-        "width": (width, {"N": (96, 192, 384), "seed": (0, 1, 2, 3, 4, 5)}),  # seed 5: out of sample
-        "multiplication": (replace(base, operation="mul"), {"alpha": (0.5, 0.7, 0.9), "xi": (0.2, 0.35), "weight_decay": (0.0, 5.0, 10.0)}),
+        "seeds": (prune, {"alpha": (0.9,), "xi": (0.35,), "weight_decay": (0.0, 10.0), "seed": (0, 1, 2, 3, 4)}),
+        "batchnorm": (bn, {"alpha": (0.65, 0.9), "xi": (0.2,), "seed": (0, 1, 2)}),
+        "width": (width, {"N": (96, 192, 384), "seed": (0, 1, 2, 5)}),  # seed 5: out of sample
         **architectures,
         # Out of sample (README, "Adding a study"): the cells claims 5-13 read, at seeds their pilots did not see
         # (QUICK_CELLS.pilot_seeds), only those cells and one or two seeds, so that the scale keeps its time
-        # (NOTES.md: costs, and the three-seed pilot of these panels). The width panel's sixth seed filled
-        # chunk padding (free); every other static group here holds an even number of configs (CPU chunk width 2).
+        # (NOTES.md: costs, and the three-seed pilot of these panels). Every static group here holds an even number
+        # of configs (CPU chunk width 2), so no chunk runs padding.
         "seeds_oos": (prune, {"alpha": (0.9,), "xi": (0.35,), "weight_decay": (0.0,), "seed": (5, 6)}),
         "batchnorm_oos": (bn, {"alpha": (0.65, 0.9), "xi": (0.2,), "seed": (3, 4, 5, 6)}),
         "unlearning_oos": (base, {"alpha": (0.7,), "xi": (0.35,), "weight_decay": (7.5, 10.0), "seed": (3, 4)}),
         "wd_oos": (base, {"alpha": (0.7, 0.9), "xi": (0.2, 0.35), "weight_decay": (0.0, 10.0), "seed": (3,)}),  # claims 10, 11 compare
-        "transformer_oos": (architectures["transformer"][0], {"alpha": (0.9,), "xi": (0.15,), "weight_decay": (0.0, 3.0), "seed": (3, 4)}),
+        "transformer_oos": (architectures["transformer"][0], {"alpha": (0.9,), "xi": (0.15,), "weight_decay": (0.0, 3.0), "seed": (3,)}),
         "mlp3_oos": (architectures["mlp3"][0], {"alpha": (0.9,), "xi": (0.2,), "weight_decay": (0.0, 5.0, 20.0), "seed": (3, 4)}),
         "cross_entropy_oos": (architectures["cross_entropy"][0], {"alpha": (0.9,), "xi": (0.2, 0.35), "weight_decay": (0.0, 5.0, 10.0), "seed": (3,)}),
         "relu_oos": (architectures["relu"][0], {"alpha": (0.7, 0.9), "xi": (0.2, 0.35), "weight_decay": (0.0, 10.0), "seed": (3,)}),
     }
-    return Scale("quick", base, grid, "p 47, N 192, 1000 steps; panels wd (4 alpha x 5 xi x 6 wd = 120), seeds, dropout, batchnorm (Fig. 5 and batch 8/32/256), minibatch 8/256, width, multiplication, transformer, mlp3, cross_entropy, relu", panels=panels, cells=QUICK_CELLS)
+    return Scale(
+        "quick", base, grid,
+        "p 47, N 192, 1000 steps; panels wd (3 alpha x 3 xi x 6 wd = 54), seeds, batchnorm, width, transformer, mlp3, cross_entropy, relu and their out-of-sample seeds",
+        panels=panels, cells=QUICK_CELLS,
+    )
 
 
 def paper_scale() -> Scale:
@@ -190,7 +190,8 @@ def paper_scale() -> Scale:
     batch 8 / 32 / 64 / 256 by the minibatch rule (wd 0); minibatch 8 and 256 (full batch is the wd
     panel's wd 0); the Appendix Q width sweep (lr 0.005, wd 1.0, alpha 0.5, xi 0.35; N 500-5000 x 10
     seeds, the paper has 40 seeds up to N 10000); the Fig. 7 architectures (MSE, AdamW lr 1e-3, 3 seeds,
-    on a coarse 9 x 9 slice of the Fig. 3 grid) and the App. M, N losses and activations. Weight decays
+    on a coarse 9 x 9 slice of the Fig. 3 grid), the App. M, N losses and activations and App. P's (m n) mod p
+    on that slice. Weight decays
     the paper does not state: NOTES.md."""
     base = GrokkingParams(p=97, N=500, steps=2000, log_every=10)
     grid = {
@@ -209,12 +210,13 @@ def paper_scale() -> Scale:
         **{f"minibatch_{bs}": (minibatch_base(no_prune, bs, 2000), diagram) for bs in (8, 256)},
         **{f"batchnorm_{bs}": (minibatch_base(replace(no_prune, regularizer="batchnorm"), bs, 2000), diagram) for bs in (8, 32, 64, 256)},
         "width": (replace(prune, alpha=0.5, xi=0.35, lr=0.005, weight_decay=1.0), {"N": (500, 1000, 2000, 5000), "seed": tuple(range(10))}),
+        "multiplication": (replace(base, operation="mul"), {**coarse, "weight_decay": (0.0, 5.0, 15.0)}),  # App. P
         "transformer": (replace(base, model="transformer", N=128, lr=0.001, steps=3000, log_every=30), {**coarse, "weight_decay": (1.0, 3.0, 10.0, 50.0), "seed": (0, 1, 2)}),
         "mlp3": (replace(base, model="mlp3", lr=0.001, steps=5000, log_every=50), {**coarse, "weight_decay": (0.0, 5.0, 10.0, 20.0), "seed": (0, 1, 2)}),
         "cross_entropy": (replace(base, loss="ce"), {**coarse, "weight_decay": (0.0, 5.0, 10.0, 20.0)}),
         "relu": (replace(base, activation="relu"), {**coarse, "weight_decay": (0.0, 5.0, 15.0, 20.0)}),
     }
-    return Scale("paper", base, grid, "p 97, N 500, 2000 steps, 17 alpha x 19 xi; panels wd (x 4 wd = 1292), seeds, dropout, batchnorm, minibatch", panels=panels, cells=PAPER_CELLS)
+    return Scale("paper", base, grid, "p 97, N 500, 2000 steps, 17 alpha x 19 xi; panels wd (x 4 wd = 1292), seeds, dropout, batchnorm, minibatch, width, multiplication, architectures", panels=panels, cells=PAPER_CELLS)
 
 
 SCALES = {"smoke": smoke_scale, "quick": quick_scale, "paper": paper_scale}
