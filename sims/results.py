@@ -171,6 +171,14 @@ def load_for_claims(study, scale_name: str, root: Path, log=print, partial=False
     return exclude_diverged(ds, log=log)
 
 
+def sweep_in_memory(study, scale_name: str, panels=None, skip=(), log=None) -> dict:
+    """{panel: summarized Dataset} of a scale's panels swept in memory, nothing written, no progress bar: every
+    panel, or those named in ``panels``, but those in ``skip``. ``log`` None keeps the engine quiet."""
+    log = log or (lambda msg: None)
+    return {name: engine.sweep(study, base, grid, None, scale=scale_name, progress=False, log=log)
+            for name, (base, grid) in study.scale(scale_name).sweeps().items() if (panels is None or name in panels) and name not in skip}
+
+
 def quick_or_smoke(study, skip=()) -> tuple:
     """(scale, evidence) for a notebook: the saved quick results of ``study`` if they exist, else its
     smoke scale swept in memory (without the panels in ``skip``; illustrative numbers only). Says which
@@ -179,7 +187,5 @@ def quick_or_smoke(study, skip=()) -> tuple:
     if has_results(study, "quick", root):
         print(f"loaded the quick results from {root}")
         return study.scale("quick"), load_for_claims(study, "quick", root)
-    scale = study.scale("smoke")
     print(f"no saved quick results in {root}: running the SMOKE scale in memory (illustrative numbers only)")
-    return scale, {name: engine.sweep(study, base, grid, None, scale="smoke", progress=False)
-                   for name, (base, grid) in scale.sweeps().items() if name not in skip}
+    return study.scale("smoke"), sweep_in_memory(study, "smoke", skip=skip, log=lambda msg: print(msg, file=sys.stderr))

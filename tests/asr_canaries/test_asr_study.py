@@ -7,7 +7,7 @@ import jax
 import numpy as np
 import pytest
 
-from rote.sims import cli, engine
+from rote.sims import cli, engine, results
 from rote.sims.errors import ConfigError
 from rote.sims.params import replace
 from rote.sims.studies.asr_canaries import STUDY
@@ -106,7 +106,7 @@ def test_figures_from_the_baseline_panel(baseline, tmp_path):
 @pytest.mark.slow
 def test_full_smoke_scale_claims_and_figures(tmp_path):
     scale = smoke_scale()
-    ev = {name: engine.sweep(STUDY, base, grid, None, scale="smoke", progress=False, log=quiet) for name, (base, grid) in scale.sweeps().items()}
+    ev = results.sweep_in_memory(STUDY, "smoke")
     verdicts = [c(ev) for c in STUDY.claims(scale)]
     assert len(verdicts) == 8 and all(v.measured and not v.missing for v in verdicts)
     assert float(np.nanmax(np.concatenate([ev["pec"]["inf_gap"].values.ravel(), ev["pcc"]["inf_gap"].values.ravel()]))) < 1e-5

@@ -11,24 +11,17 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from rote.sims import engine
+from rote.sims import results
 from rote.sims.studies.entity_memorization import STUDY
-from rote.sims.studies.entity_memorization.scales import smoke_scale
 
 R = np.array([0, 1, 2, 4, 8])
-
-
-def quiet(msg):
-    del msg
 
 
 FAST_PANELS = ("main", "dedup")
 
 
 def sweep_smoke(panels=None):
-    scale = smoke_scale()
-    return {name: engine.sweep(STUDY, base, grid, None, scale="smoke", progress=False, log=quiet)
-            for name, (base, grid) in scale.sweeps().items() if panels is None or name in panels}
+    return results.sweep_in_memory(STUDY, "smoke", panels=panels)
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from entity_fakes import FAST_PANELS, quiet, sweep_smoke
+from engine.support import quiet
+from entity_fakes import FAST_PANELS, sweep_smoke
 
 from rote.sims import cli, engine
 from rote.sims.errors import ConfigError

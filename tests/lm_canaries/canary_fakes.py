@@ -8,9 +8,8 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from rote.sims import engine
+from rote.sims import results
 from rote.sims.studies.lm_canaries import STUDY
-from rote.sims.studies.lm_canaries.scales import smoke_scale
 
 LEVELS = np.array([0, 1, 2, 4, 8, 16])
 PER_LEVEL = 8
@@ -18,16 +17,10 @@ PROMPTS = np.array([2, 4, 6, 8])
 STEPS = np.arange(0, 601, 50)
 
 
-def quiet(msg):
-    del msg
-
-
 @pytest.fixture(scope="session")
 def smoke():
     """{panel: summarized Dataset} of the smoke scale (repetition, dedup, dp), nothing written."""
-    scale = smoke_scale()
-    return {name: engine.sweep(STUDY, base, grid, None, scale="smoke", progress=False, log=quiet)
-            for name, (base, grid) in scale.sweeps().items()}
+    return results.sweep_in_memory(STUDY, "smoke")
 
 
 def exposure_curve(r, width=32, step=600, seed=0, slope=1.0, null=1.44, cap=11.0, width_gain=1.0, tau=150.0):

@@ -24,10 +24,7 @@ def selm_cache(tmp_path_factory):
 @pytest.fixture(scope="session")
 def smoke(selm_cache):
     """{panel: summarized Dataset} of the smoke scale, nothing written."""
-    from rote.sims import engine
+    from rote.sims import results
     from rote.sims.studies.selm import STUDY
-    from rote.sims.studies.selm.scales import smoke_scale
 
-    scale = smoke_scale()
-    return {name: engine.sweep(STUDY, base, grid, None, scale="smoke", progress=False, log=lambda m: None)
-            for name, (base, grid) in scale.sweeps().items()}
+    return results.sweep_in_memory(STUDY, "smoke")
