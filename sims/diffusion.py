@@ -6,9 +6,10 @@ Pieces, each usable alone (shapes stated; ``vmap`` is left to the caller, the en
     learned null embedding for classifier-free guidance, Ho & Salimans arXiv 2207.12598) and an MLP
     epsilon-predictor [x_t, sinusoidal t, c] -> Dense -> residual blocks (LayerNorm, Dense, GELU, Dense)
     each with FiLM scale/shift from [t, c] (Perez et al., arXiv 1709.07871) -> Dense. Bag of words makes
-    the text embedding a mean of token embeddings, so per-token attribution is additive.
+    the text embedding a mean of token embeddings, so per-token attribution is additive. The network outputs eps
+    (default) or, with ``prediction="v"``, v (Salimans & Ho, arXiv 2202.00512, Sec. 4), converted to eps.
   * ``diffusion_loss``: ||eps - eps_hat(sqrt(abar) x0 + sqrt(1 - abar) eps, t, c)||^2 (Ho et al., arXiv
-    2006.11239, Eq. 14), with the null embedding in place of c with probability ``p_uncond`` and optional
+    2006.11239, Eq. 14), or ||v - v_hat||^2 for a v-predicting model, with the null embedding in place of c with probability ``p_uncond`` and optional
     Gaussian noise of scale ``text_noise`` on c (Somepalli et al., arXiv 2305.20086, Sec. 5).
   * ``ddim_sample``: DDIM with eta = 0 (Song et al., arXiv 2010.02502, Eq. 12) over an evenly spaced
     subsequence of the T steps, guided eps = eps_null + w (eps_c - eps_null); it takes any eps function, so
@@ -20,6 +21,7 @@ Pieces, each usable alone (shapes stated; ``vmap`` is left to the caller, the en
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import flax.linen as nn
@@ -29,8 +31,11 @@ import numpy as np
 import optax
 
 from .errors import ConfigError
+from .images import check_image_size
+from .params import replace, static, traced
 
 PAD = 0  # token 0 pads captions and is masked out of the bag of words
+PREDICTIONS = ("eps", "v")  # what T2IDenoiser's network outputs
 
 
 def cosine_schedule(T: int, s: float = 0.008) -> jnp.ndarray:
@@ -64,7 +69,11 @@ class T2IDenoiser(nn.Module):
     image_dim: H W C of a flattened image; vocab: tokens (0 = pad); embed: token embedding width; text: c
     width; width / hidden: the residual stream and the blocks' hidden width; blocks: residual blocks;
     time: sinusoidal t-embedding width. A linear skip x_t -> output (zero-initialised) lets a residual stream
-    narrower than the image carry the near-identity eps ~ x_t of the noisiest steps.
+    narrower than the image carry the near-identity eps ~ x_t of the noisiest steps. prediction: what the
+    network outputs, 'eps' (the default) or 'v' (Salimans & Ho, arXiv 2202.00512, Sec. 4; ``eps`` converts it
+    with the cosine schedule of ``diffusion_steps`` steps, and ``diffusion_loss`` then regresses v): with eps
+    the x0 estimate of the noisiest steps, which fixes the layout, is (x_t - sqrt(1 - abar) eps) / sqrt(abar)
+    and amplifies the network's error by 1 / sqrt(abar).
     """
 
     image_dim: int
@@ -75,8 +84,14 @@ class T2IDenoiser(nn.Module):
     hidden: int = 512
     blocks: int = 3
     time: int = 64
+    prediction: str = "eps"
+    diffusion_steps: int = 0
 
     def setup(self):
+        if self.prediction not in PREDICTIONS:
+            raise ConfigError(f"prediction must be one of {PREDICTIONS}, got {self.prediction!r}")
+        if self.prediction == "v" and self.diffusion_steps < 2:
+            raise ConfigError("prediction 'v' needs the schedule: pass diffusion_steps (T >= 2)")
         self.tokens = nn.Embed(self.vocab, self.embed, embedding_init=nn.initializers.normal(1.0))
         self.text_in, self.text_out = nn.Dense(self.text), nn.Dense(self.text)
         self.null = self.param("null", nn.initializers.normal(1.0), (self.text,))
@@ -110,7 +125,17 @@ class T2IDenoiser(nn.Module):
         return self.null
 
     def eps(self, x, t, c):
-        """Noise prediction: x (..., image_dim), t (...,) timestep index, c (..., text) -> (..., image_dim)."""
+        """Noise prediction: x (..., image_dim), t (...,) timestep index, c (..., text) -> (..., image_dim). With
+        prediction 'v' the network's output is v = sqrt(abar) eps - sqrt(1 - abar) x0 (Salimans & Ho, arXiv
+        2202.00512, Sec. 4) and eps = sqrt(1 - abar) x_t + sqrt(abar) v."""
+        out = self.raw(x, t, c)
+        if self.prediction == "eps":
+            return out
+        a = cosine_schedule(self.diffusion_steps)[t][..., None]
+        return jnp.sqrt(1 - a) * x + jnp.sqrt(a) * out
+
+    def raw(self, x, t, c):
+        """The network's own output (eps, or v with prediction 'v'), same shapes as ``eps``."""
         cond = jnp.concatenate([timestep_embedding(t, self.time), c], -1)
         h = self.inp(jnp.concatenate([x, cond], -1))
         for norm, up, down, film in zip(self.norms, self.ups, self.downs, self.films):
@@ -139,6 +164,69 @@ def param_count(image_dim: int, vocab: int, embed: int, text: int, width: int, h
     return enc + (image_dim + cond + 1) * width + blocks * block + 2 * width + (width + 1) * image_dim + image_dim * image_dim
 
 
+# --------------------------------------------------------------------------------------------------
+# What a study that trains the denoiser shares: its fields, the model they describe, the mitigation panels
+# --------------------------------------------------------------------------------------------------
+
+TIME_EMBED = 64  # sinusoidal t-embedding width of the studies' denoisers
+
+
+def _size(default: int, doc: str, lo: int = 1, hi: int = 1 << 16):
+    return static(default, doc, ge=lo, le=hi, integer=True)
+
+
+@dataclasses.dataclass(frozen=True)
+class DenoiserFields:
+    """The fields every study of the shared denoiser has (t2i-duplication, t2i-taxonomy): the model's sizes and the
+    sampler (static: one compile per value), CFG dropout and the two mitigations' strengths (traced). A study's
+    params subclass it with ``@study_params`` and add their own data, training budget (steps, lr, EMA, warm-up: each
+    study's pilots) and seed; their ``validate`` calls ``check_denoiser``."""
+
+    image: int = _size(8, "image side H = W in pixels (a multiple of 4 in [8, 32]); images are H x W x 3")
+    embed: int = _size(32, "token embedding width")
+    text: int = _size(64, "text embedding c width")
+    width: int = _size(128, "denoiser residual width")
+    hidden: int = _size(256, "denoiser block hidden width")
+    blocks: int = _size(2, "denoiser residual blocks (FiLM from [t, c])", hi=16)
+    prediction: str = static("eps", "what the denoiser's network outputs: 'eps' (noise) or 'v' (Salimans & Ho arXiv 2202.00512; "
+                             "the loss regresses v)", choices=PREDICTIONS)
+    diffusion_steps: int = _size(200, "diffusion steps T (cosine schedule)", lo=2, hi=4096)
+    ddim_steps: int = _size(20, "DDIM sampling steps (eta = 0), at most diffusion_steps")
+    batch: int = _size(64, "training rows per step, drawn with probability proportional to multiplicity")
+    samples: int = _size(16, "samples per prompt S (fresh x_T per sample)", hi=4096)
+    p_uncond: float = traced(0.1, "probability of replacing c by the null embedding in training (CFG dropout)", ge=0, le=1)
+    word_insert: float = traced(0.0, "mitigation: probability of each of 2 random words inserted into a training caption", ge=0, le=1)
+    text_noise: float = traced(0.0, "mitigation: std lambda of Gaussian noise on the text embedding in training", ge=0, le=10)
+
+    def check_denoiser(self) -> None:
+        """One-line ConfigErrors: an image size the model cannot take, more DDIM steps than diffusion steps."""
+        check_image_size(self.image)
+        if self.ddim_steps > self.diffusion_steps:
+            raise ConfigError(f"ddim_steps {self.ddim_steps} exceeds the diffusion steps {self.diffusion_steps}")
+
+
+def build_denoiser(p: DenoiserFields, vocab: int) -> T2IDenoiser:
+    """The ``T2IDenoiser`` that ``p``'s sizes describe, for a vocabulary of ``vocab`` tokens (pad included)."""
+    return T2IDenoiser(image_dim=p.image * p.image * 3, vocab=vocab, embed=p.embed, text=p.text, width=p.width, hidden=p.hidden,
+                       blocks=p.blocks, time=TIME_EMBED, prediction=p.prediction, diffusion_steps=p.diffusion_steps)
+
+
+def denoiser_param_count(p: DenoiserFields, vocab: int) -> int:
+    """Trainable scalars of ``build_denoiser(p, vocab)``."""
+    return param_count(p.image * p.image * 3, vocab, p.embed, p.text, p.width, p.hidden, p.blocks, TIME_EMBED)
+
+
+def mitigation_panels(base, seeds, mitigation_seeds, insert_p: float, noise_lambda: float) -> dict:
+    """The panels of a study that audits the two training-time mitigations (Somepalli et al., arXiv 2305.20086,
+    Sec. 5): ``main`` (no mitigation, ``seeds``), ``insert`` (random word insertion with probability ``insert_p``) and
+    ``noise`` (text-embedding noise of scale ``noise_lambda``), the last two on ``mitigation_seeds``."""
+    return {
+        "main": (base, {"seed": tuple(seeds)}),
+        "insert": (replace(base, word_insert=insert_p), {"seed": tuple(mitigation_seeds)}),
+        "noise": (replace(base, text_noise=noise_lambda), {"seed": tuple(mitigation_seeds)}),
+    }
+
+
 def conditioning(model, variables, tokens, drop, key=None, text_noise=0.0):
     """c for captions (B, L), the null embedding where ``drop`` (B,) is True, plus N(0, text_noise^2) noise on
     the non-null embeddings when ``key`` is given (training-time text-embedding noise)."""
@@ -150,7 +238,8 @@ def conditioning(model, variables, tokens, drop, key=None, text_noise=0.0):
 
 
 def diffusion_loss(model, variables, x0, tokens, key, abar, p_uncond=0.1, text_noise=0.0):
-    """Mean ||eps - eps_hat||^2 / D over a batch: x0 (B, D), tokens (B, L); t uniform on 1..T."""
+    """Mean ||eps - eps_hat||^2 / D over a batch: x0 (B, D), tokens (B, L); t uniform on 1..T (||v - v_hat||^2 / D when
+    the model predicts v)."""
     k_t, k_eps, k_drop, k_noise = jax.random.split(key, 4)
     B = x0.shape[0]
     t = jax.random.randint(k_t, (B,), 0, abar.shape[0])
@@ -158,6 +247,9 @@ def diffusion_loss(model, variables, x0, tokens, key, abar, p_uncond=0.1, text_n
     a = abar[t][:, None]
     xt = jnp.sqrt(a) * x0 + jnp.sqrt(1 - a) * eps
     c = conditioning(model, variables, tokens, jax.random.bernoulli(k_drop, p_uncond, (B,)), k_noise, text_noise)
+    if getattr(model, "prediction", "eps") == "v":
+        pred = model.apply(variables, xt, t, c, method=T2IDenoiser.raw)
+        return jnp.mean((pred - (jnp.sqrt(a) * eps - jnp.sqrt(1 - a) * x0)) ** 2)
     pred = model.apply(variables, xt, t, c, method=T2IDenoiser.eps)
     return jnp.mean((pred - eps) ** 2)
 

@@ -28,6 +28,7 @@ def quiet(msg):
     ("image=6", "image size 6"),  # an image size the model cannot take
     ("image=10", "image size 10"),
     ("ddim_steps=50", "exceeds the diffusion steps"),  # DDIM steps above the diffusion steps (20 at smoke)
+    ("prediction=x0", "prediction"),  # a parametrisation the denoiser does not have
 ])
 def test_bad_input_is_one_line_and_exit_2(setting, field, capsys, tmp_path):
     code = cli.main(["sweep", "t2i-duplication", "--scale", "smoke", "--out", str(tmp_path / "r"), "--no-progress", "--set", setting])

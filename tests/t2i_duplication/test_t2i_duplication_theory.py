@@ -69,3 +69,28 @@ def test_schedule_and_ddim_bounds():
     assert ts[0] == 199 and ts[-1] == 0 and len(ts) == 20
     with pytest.raises(ConfigError, match="DDIM steps"):
         dm.ddim_timesteps(20, 50)
+
+
+def test_v_prediction_converts_to_eps_and_keeps_the_eps_default():
+    """prediction='v': eps = sqrt(1 - abar) x_t + sqrt(abar) v, so DDIM's x0 estimate is sqrt(abar) x_t - sqrt(1 - abar) v
+    (no 1 / sqrt(abar) amplification); the loss then regresses v. The default 'eps' returns the network output as is."""
+    T, D = 20, 12
+    abar = dm.cosine_schedule(T)
+    x, c = jax.random.normal(jax.random.PRNGKey(0), (4, D)), jax.random.normal(jax.random.PRNGKey(1), (4, 8))
+    t = jnp.array([0, 5, 12, 19])
+    v_model = dm.T2IDenoiser(image_dim=D, vocab=5, embed=4, text=8, width=8, hidden=8, blocks=1, time=8, prediction="v", diffusion_steps=T)
+    e_model = dm.T2IDenoiser(image_dim=D, vocab=5, embed=4, text=8, width=8, hidden=8, blocks=1, time=8)
+    variables = jax.jit(lambda k: dm.init_params(e_model, k, 3))(jax.random.PRNGKey(2))  # the same parameters serve both
+
+    @jax.jit
+    def outputs(variables):
+        return tuple(m.apply(variables, x, t, c, method=f) for m, f in
+                     ((e_model, dm.T2IDenoiser.raw), (e_model, dm.T2IDenoiser.eps), (v_model, dm.T2IDenoiser.eps)))
+
+    raw, eps_default, eps = outputs(variables)
+    np.testing.assert_array_equal(np.asarray(eps_default), np.asarray(raw))
+    a = abar[t][:, None]
+    np.testing.assert_allclose(np.asarray((x - jnp.sqrt(1 - a) * eps) / jnp.sqrt(a)), np.asarray(jnp.sqrt(a) * x - jnp.sqrt(1 - a) * raw),
+                               rtol=1e-4, atol=1e-4)
+    with pytest.raises(ConfigError, match="prediction"):
+        dm.init_params(dm.T2IDenoiser(image_dim=D, vocab=5, prediction="v"), jax.random.PRNGKey(0), 3)  # v without the schedule

@@ -2,7 +2,8 @@
 encoder with a null embedding, FiLM MLP eps-denoiser), sized by the study's static parameters.
 
 The toy design's model (an MLP eps-predictor with FiLM conditioning on [t, c]; about 0.9M parameters at 8 x 8
-with width 256): here width 128, hidden 256, 2 blocks at quick scale (about 0.3M), NOTES.md.
+with width 256): here width 128, hidden 256, 2 blocks at quick scale (about 0.3M), predicting v there (Salimans & Ho,
+arXiv 2202.00512): the eps-predicting model did not learn the generic family (NOTES.md).
 """
 
 from __future__ import annotations
@@ -11,13 +12,10 @@ from ... import diffusion as dm
 from .data import layout
 from .params import T2IParams
 
-TIME_EMBED = 64
-
 
 def build_model(p: T2IParams) -> dm.T2IDenoiser:
-    return dm.T2IDenoiser(image_dim=p.image * p.image * 3, vocab=len(layout(p).vocab), embed=p.embed, text=p.text, width=p.width,
-                          hidden=p.hidden, blocks=p.blocks, time=TIME_EMBED)
+    return dm.build_denoiser(p, len(layout(p).vocab))
 
 
 def param_count(p: T2IParams) -> int:
-    return dm.param_count(p.image * p.image * 3, len(layout(p).vocab), p.embed, p.text, p.width, p.hidden, p.blocks, TIME_EMBED)
+    return dm.denoiser_param_count(p, len(layout(p).vocab))

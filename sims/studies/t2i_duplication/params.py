@@ -13,8 +13,8 @@ program. Levels are '/'-separated lists (a comma would split them into sweep val
 
 from __future__ import annotations
 
+from ...diffusion import DenoiserFields
 from ...errors import ConfigError
-from ...images import check_image_size
 from ...params import parse_levels, parse_numbers, seed, static, study_params, traced
 
 SIZE_BOUND = 1 << 16
@@ -28,25 +28,15 @@ def _size(default: int, doc: str, lo: int = 1, hi: int = SIZE_BOUND):
 
 
 @study_params
-class T2IParams:
-    image: int = _size(8, "image side H = W in pixels (a multiple of 4 in [8, 32]); images are H x W x 3")
+class T2IParams(DenoiserFields):
     generic: int = _size(1000, "generic shape images (each once, with its caption)", lo=8)
     levels: str = static("1/2/4/8/16/32", "duplication levels d of the targets (E1, E2, E3, E5), '/'-separated, each >= 1")
     per_level: int = _size(2, "targets per duplication level and experiment", hi=64)
     template_sizes: str = static("1/4/16/64", "template group sizes M (E4): M different images share one caption template")
     template_copies: int = _size(4, "copies of each template member (E4)", hi=MAX_LEVEL)
-    embed: int = _size(32, "token embedding width")
-    text: int = _size(64, "text embedding c width")
-    width: int = _size(128, "denoiser residual width")
-    hidden: int = _size(256, "denoiser block hidden width")
-    blocks: int = _size(2, "denoiser residual blocks (FiLM from [t, c])", hi=16)
-    diffusion_steps: int = _size(200, "diffusion steps T (cosine schedule)", lo=2, hi=4096)
-    ddim_steps: int = _size(20, "DDIM sampling steps (eta = 0), at most diffusion_steps")
     steps: int = _size(3000, "optimizer steps", hi=1 << 20)
     log_every: int = _size(1000, "evaluate E1 replication every this many steps (the steps sweep)", hi=1 << 20)
     warmup: int = _size(300, "linear warmup steps of the learning rate", lo=0, hi=1 << 20)
-    batch: int = _size(64, "training rows per step, drawn with probability proportional to multiplicity")
-    samples: int = _size(16, "samples per prompt S (fresh x_T per sample)", hi=4096)
     generic_prompts: int = _size(16, "fresh generic prompts (leak rate, detector negatives, attribute accuracy)", lo=2)
     fresh: int = _size(500, "fresh never-trained images per family for the threshold calibration", lo=100)
     detect_steps: int = _size(5, "first DDIM steps averaged by the Wen et al. detector")
@@ -54,17 +44,12 @@ class T2IParams:
     guidance: float = traced(3.0, "guidance w of the main evaluation (eps = eps_null + w (eps_c - eps_null))", ge=0, le=100)
     lr: float = traced(1e-3, "peak adamw learning rate", gt=0)
     ema: float = traced(0.999, "EMA decay of the weights the evaluation samples with", ge=0, lt=1)
-    p_uncond: float = traced(0.1, "probability of replacing c by the null embedding in training (CFG dropout)", ge=0, le=1)
-    word_insert: float = traced(0.0, "mitigation: probability of each of 2 random words inserted into a training caption", ge=0, le=1)
-    text_noise: float = traced(0.0, "mitigation: std lambda of Gaussian noise on the text embedding in training", ge=0, le=10)
     seed: int = seed(doc="images, captions, initialization, batches and sampling noise derive from this seed")
 
     def validate(self):
-        check_image_size(self.image)
+        self.check_denoiser()
         levels = self.dup_levels
         self.template_levels  # noqa: B018 - parse (raises on a bad list)
-        if self.ddim_steps > self.diffusion_steps:
-            raise ConfigError(f"ddim_steps {self.ddim_steps} exceeds the diffusion steps {self.diffusion_steps}")
         if self.detect_steps > self.ddim_steps:
             raise ConfigError(f"detect_steps {self.detect_steps} exceeds ddim_steps {self.ddim_steps}")
         if self.steps % self.log_every:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ...params import replace
+from ... import diffusion as dm
 from ...study import Scale
 from .params import T2IParams
 
@@ -40,47 +40,46 @@ class Cells:
         return dict(self.gaps).get(claim, "")
 
 
-def _panels(base: T2IParams, seeds, mitigation_seeds, cells: Cells) -> dict:
-    return {
-        "main": (base, {"seed": tuple(seeds)}),
-        "insert": (replace(base, word_insert=cells.insert_p), {"seed": tuple(mitigation_seeds)}),
-        "noise": (replace(base, text_noise=cells.noise_lambda), {"seed": tuple(mitigation_seeds)}),
-    }
+def _panels(base, seeds, mitigation_seeds, cells: Cells) -> dict:
+    return dm.mitigation_panels(base, seeds, mitigation_seeds, cells.insert_p, cells.noise_lambda)
 
 
-QUICK_BASE = dict(image=8, generic=1000, width=128, hidden=256, blocks=2, steps=4000, log_every=1000, warmup=200, lr=2e-3, ema=0.998,
-                  samples=16, ddim_steps=20)
+QUICK_BASE = dict(image=8, generic=1000, width=128, hidden=256, blocks=2, steps=4000, log_every=1000, warmup=200, lr=3e-3, ema=0.998,
+                  samples=16, ddim_steps=20, prediction="v")
 
 
-TRIGGER_GAP = ("the bag-of-words encoder averages 9 token embeddings, so one trigger word carries 1/9 of the caption's "
-               "embedding: in the first quick sweep (seeds 0-2) trigger-alone RR was 0.00 / 0.20 and trigger-in-caption RR "
-               "0.07 / 0.21 at d = 16 / 32, against E5 (the word is 1/1 to 1/4 of its captions) 0.79 / 0.96 and E1 0.80 / 0.99 "
-               "(NOTES.md)")
-TEMPLATE_GAP = ("the template is copied in 0.30 of the samples at M = 4 (0.79 at M = 16, 0.77 at M = 64) in the first quick sweep "
-                "(seeds 0-2); no single member is replicated at any M, M = 1 included (0.00, E1 at d = 4: 0.05) (NOTES.md)")
+# Declarations with the v-predicting quick model (issue 21): each measured on pilot seed 10 (all three panels) and confirmed
+# on the quick seeds (main 0-2, mitigations 0); NOTES.md.
+TRIGGER_GAP = ("the trigger itself works (trigger-alone RR at d = 8 / 16 / 32: 0.53 / 1.00 / 1.00 on pilot seed 10, 0.70 / 0.98 / "
+               "1.00 on seeds 0-2; inside a new caption 1.00 vs 1.00 / 0.99 alone at d >= 16), but it is not specific: the "
+               "never-trained trigger prompts replicate a non-generic training image in 0.19 (seed 10) / 0.28 (seeds 0-2; the "
+               "trigger alone 0 / 1.0 / 0.69 on seeds 0 / 1 / 2) of samples, and generic prompts leak 0.047 on seed 10 (0.004 on "
+               "seeds 0-2), against <= 0.02 (NOTES.md)")
+TEMPLATE_GAP = ("the template is copied in 0.00 / 0.00 / 0.00 / 0.97 of the samples at M = 1 / 4 / 16 / 64 on pilot seed 10 and "
+                "0.17 / 0.34 / 0.72 / 0.71 on seeds 0-2 (< 0.8 from M = 4); no member is replicated at M >= 4 (0.00), and the "
+                "M = 1 member (0.00 / 0.09) is far from E1 at d = 4 (1.00 / 0.75) (NOTES.md)")
 
-BLAME_GAP = ("the detector separates perfectly (AUC 1.00 in every seed), but gradient x input blame ranks the trigger first in "
-             "14 of 18 E3 prompts with d >= 8 (0.78; ranks 3, 4, 5 in seed 2) in the quick sweep (NOTES.md)")
-GUIDANCE_GAP = ("E1 RR rises from w = 1 to w = 3 at every d >= 4 but falls from w = 3 to w = 7 at d = 8 (0.61 -> 0.50, 96 samples "
-                "per cell) in the quick sweep; the mean gain w = 1 -> 7 is 0.33 (NOTES.md)")
+BLAME_GAP = ("the detector's AUC is 0.885 on pilot seed 10 and 0.869 on seeds 0-2 (0.920 / 0.848 / 0.840), below 0.9; gradient x "
+             "input blame ranks the trigger first in 5 of 6 (seed 10) and 12 of 18 (seeds 0-2) E3 prompts with d >= 8 (NOTES.md)")
 
-INSERT_GAP = ("two random words inserted with p = 0.3 into a reserved pair of caption slots cut E1 RR at d = 16 only from 0.94 to "
-              "0.81 (13 %) on seed 0 in the quick sweep, at no accuracy cost (0.35 -> 0.35): the 4-word ID caption keeps its rare "
-              "word, which the bag of words still reads (NOTES.md)")
-NOISE_GAP = ("text-embedding noise lambda = 0.1 on the unit-RMS embedding c moves it by about 10 % of its norm: E1 RR at d = 16 "
-             "0.94 -> 0.97 on seed 0 in the quick sweep (NOTES.md)")
+INSERT_GAP = ("E1 at d = 16 replicates in every sample with and without insertion (RR 1.00 -> 1.00 on pilot seed 10 and on seed 0), "
+              "so nothing is cut, while the generic-prompt attribute accuracy (now well above chance 0.26) falls 0.55 -> 0.43 "
+              "(seed 10) and 0.63 -> 0.46 (seed 0), more than 0.10 (NOTES.md)")
+NOISE_GAP = ("embedding noise lambda = 0.1 leaves E1 at d = 16 at RR 1.00 -> 1.00 on pilot seed 10 and on seed 0, at no accuracy "
+             "cost (0.55 -> 0.56, 0.63 -> 0.63) (NOTES.md)")
 
 
 def quick_scale() -> Scale:
-    """Minutes on 2 CPU cores: 8 x 8 images, 1000 generic shapes, MLP width 128 (2 blocks), 4000 steps of batch 64,
-    DDIM 20 steps, 16 samples per prompt; 3 seeds, mitigations on one seed each."""
+    """Minutes on 2 CPU cores: 8 x 8 images, 1000 generic shapes, MLP width 128 (2 blocks) predicting v, 4000 steps of batch
+    64 at lr 3e-3, DDIM 20 steps, 16 samples per prompt; 3 seeds, mitigations on one seed each (settings fixed on pilot
+    seeds 10-11, NOTES.md)."""
     base = T2IParams(**QUICK_BASE)
-    cells = Cells(pilot_seeds=(0,), gaps=(("F3 trigger word overrides the prompt", TRIGGER_GAP),
-                                          ("F4 template without full-image replication", TEMPLATE_GAP),
-                                          ("F5 detector and blame", BLAME_GAP), ("F6 guidance amplifies replication", GUIDANCE_GAP),
-                                          ("F7a random word insertion mitigates", INSERT_GAP),
-                                          ("F7b text-embedding noise mitigates", NOISE_GAP)))
-    return Scale("quick", base, {}, "8x8, width 128, 4000 steps, 3 seeds; word insertion and embedding noise on 1 seed",
+    cells = Cells(pilot_seeds=(10, 11), gaps=(("F3 trigger word overrides the prompt", TRIGGER_GAP),
+                                              ("F4 template without full-image replication", TEMPLATE_GAP),
+                                              ("F5 detector and blame", BLAME_GAP),
+                                              ("F7a random word insertion mitigates", INSERT_GAP),
+                                              ("F7b text-embedding noise mitigates", NOISE_GAP)))
+    return Scale("quick", base, {}, "8x8, width 128, v-prediction, 4000 steps, 3 seeds; word insertion and embedding noise on 1 seed",
                  panels=_panels(base, (0, 1, 2), (0,), cells), cells=cells)
 
 

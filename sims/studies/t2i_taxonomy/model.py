@@ -8,13 +8,10 @@ from ... import diffusion as dm
 from .data import layout
 from .params import TaxonomyParams
 
-TIME_EMBED = 64
-
 
 def build_model(p: TaxonomyParams) -> dm.T2IDenoiser:
-    return dm.T2IDenoiser(image_dim=p.image * p.image * 3, vocab=len(layout(p).vocab), embed=p.embed, text=p.text, width=p.width,
-                          hidden=p.hidden, blocks=p.blocks, time=TIME_EMBED)
+    return dm.build_denoiser(p, len(layout(p).vocab))
 
 
 def param_count(p: TaxonomyParams) -> int:
-    return dm.param_count(p.image * p.image * 3, len(layout(p).vocab), p.embed, p.text, p.width, p.hidden, p.blocks, TIME_EMBED)
+    return dm.denoiser_param_count(p, len(layout(p).vocab))

@@ -9,8 +9,8 @@ CFG dropout, the mitigations' strengths, the detector thresholds and the seed ar
 
 from __future__ import annotations
 
+from ...diffusion import DenoiserFields
 from ...errors import ConfigError
-from ...images import check_image_size
 from ...params import parse_levels, parse_numbers, seed, static, study_params, traced
 
 SIZE_BOUND = 1 << 16
@@ -44,8 +44,7 @@ def parse_glyph_levels(text: str) -> tuple[tuple[int, int], ...]:
 
 
 @study_params
-class TaxonomyParams:
-    image: int = _size(8, "image side H = W in pixels (a multiple of 4 in [8, 32]); images are H x W x 3")
+class TaxonomyParams(DenoiserFields):
     generic: int = _size(600, "generic shape images (each once, with its caption)", lo=8)
     glyph_levels: str = static("1x16/1/2/4/8/16", "glyph conditions n_ctx (distinct backgrounds) or n_ctx x d (each duplicated d times)")
     glyphs_per_level: int = _size(2, "glyph tokens per condition", hi=16)
@@ -57,25 +56,13 @@ class TaxonomyParams:
     dup_levels: str = static("4/16", "duplicates d of the whole-image textures with generic captions")
     textures_per_level: int = _size(3, "textures per duplication level", hi=64)
     control_prompts: int = _size(4, "fresh generic prompts (the control class)", lo=1)
-    embed: int = _size(32, "token embedding width")
-    text: int = _size(64, "text embedding c width")
-    width: int = _size(128, "denoiser residual width")
-    hidden: int = _size(256, "denoiser block hidden width")
-    blocks: int = _size(2, "denoiser residual blocks (FiLM from [t, c])", hi=16)
-    diffusion_steps: int = _size(200, "diffusion steps T (cosine schedule)", lo=2, hi=4096)
-    ddim_steps: int = _size(20, "DDIM sampling steps (eta = 0), at most diffusion_steps")
     steps: int = _size(4000, "optimizer steps", hi=1 << 20)
     warmup: int = _size(200, "linear warmup steps of the learning rate", lo=0, hi=1 << 20)
-    batch: int = _size(64, "training rows per step, drawn with probability proportional to multiplicity")
-    samples: int = _size(16, "samples per prompt S (fresh x_T per sample)", hi=4096)
     fresh: int = _size(400, "fresh never-trained images per family for the threshold calibration", lo=100)
     anchor_samples: int = _size(1000, "samples of the closed-form ideal memorizer per anchor prompt (T7)", lo=10)
     guidances: str = static("1/3/7", "guidance scales w at which every prompt is sampled, '/'-separated, each >= 0")
     lr: float = traced(2e-3, "peak adamw learning rate", gt=0)
     ema: float = traced(0.998, "EMA decay of the weights the evaluation samples with", ge=0, lt=1)
-    p_uncond: float = traced(0.1, "probability of replacing c by the null embedding in training (CFG dropout)", ge=0, le=1)
-    word_insert: float = traced(0.0, "mitigation: probability of each of 2 random words inserted into a training caption", ge=0, le=1)
-    text_noise: float = traced(0.0, "mitigation: std lambda of Gaussian noise on the text embedding in training", ge=0, le=10)
     tau_glyph: float = traced(0.8, "nominal glyph detector threshold on max NCC (raised to the fresh 99th percentile)", gt=0, lt=1)
     tau_stamp: float = traced(0.8, "nominal stamp detector threshold on max NCC (raised likewise)", gt=0, lt=1)
     tau_feature: float = traced(0.7, "nominal scene-feature detector threshold on max NCC (raised likewise)", gt=0, lt=1)
@@ -83,14 +70,12 @@ class TaxonomyParams:
     seed: int = seed(doc="images, captions, initialization, batches and sampling noise derive from this seed")
 
     def validate(self):
-        check_image_size(self.image)
+        self.check_denoiser()
         self.glyph_conditions  # noqa: B018 - parse (raises on n_ctx < 1)
         q = self.qs
         s = self.stamp_counts
         self.texture_levels  # noqa: B018
         self.sweep_guidances  # noqa: B018
-        if self.ddim_steps > self.diffusion_steps:
-            raise ConfigError(f"ddim_steps {self.ddim_steps} exceeds the diffusion steps {self.diffusion_steps}")
         if max(s) > self.scene_images:
             raise ConfigError(f"a stamp level s = {max(s)} exceeds scene_images {self.scene_images}")
         if len(s) * self.stamps_per_level > len(q) * self.scenes_per_q:
