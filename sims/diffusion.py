@@ -32,7 +32,7 @@ import optax
 
 from .errors import ConfigError
 from .images import check_image_size
-from .params import replace, static, traced
+from .params import replace, size, static, traced
 
 PAD = 0  # token 0 pads captions and is masked out of the bag of words
 PREDICTIONS = ("eps", "v")  # what T2IDenoiser's network outputs
@@ -171,8 +171,6 @@ def param_count(image_dim: int, vocab: int, embed: int, text: int, width: int, h
 TIME_EMBED = 64  # sinusoidal t-embedding width of the studies' denoisers
 
 
-def _size(default: int, doc: str, lo: int = 1, hi: int = 1 << 16):
-    return static(default, doc, ge=lo, le=hi, integer=True)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -182,18 +180,18 @@ class DenoiserFields:
     params subclass it with ``@study_params`` and add their own data, training budget (steps, lr, EMA, warm-up: each
     study's pilots) and seed; their ``validate`` calls ``check_denoiser``."""
 
-    image: int = _size(8, "image side H = W in pixels (a multiple of 4 in [8, 32]); images are H x W x 3")
-    embed: int = _size(32, "token embedding width")
-    text: int = _size(64, "text embedding c width")
-    width: int = _size(128, "denoiser residual width")
-    hidden: int = _size(256, "denoiser block hidden width")
-    blocks: int = _size(2, "denoiser residual blocks (FiLM from [t, c])", hi=16)
+    image: int = size(8, "image side H = W in pixels (a multiple of 4 in [8, 32]); images are H x W x 3")
+    embed: int = size(32, "token embedding width")
+    text: int = size(64, "text embedding c width")
+    width: int = size(128, "denoiser residual width")
+    hidden: int = size(256, "denoiser block hidden width")
+    blocks: int = size(2, "denoiser residual blocks (FiLM from [t, c])", hi=16)
     prediction: str = static("eps", "what the denoiser's network outputs: 'eps' (noise) or 'v' (Salimans & Ho arXiv 2202.00512; "
                              "the loss regresses v)", choices=PREDICTIONS)
-    diffusion_steps: int = _size(200, "diffusion steps T (cosine schedule)", lo=2, hi=4096)
-    ddim_steps: int = _size(20, "DDIM sampling steps (eta = 0), at most diffusion_steps")
-    batch: int = _size(64, "training rows per step, drawn with probability proportional to multiplicity")
-    samples: int = _size(16, "samples per prompt S (fresh x_T per sample)", hi=4096)
+    diffusion_steps: int = size(200, "diffusion steps T (cosine schedule)", lo=2, hi=4096)
+    ddim_steps: int = size(20, "DDIM sampling steps (eta = 0), at most diffusion_steps")
+    batch: int = size(64, "training rows per step, drawn with probability proportional to multiplicity")
+    samples: int = size(16, "samples per prompt S (fresh x_T per sample)", hi=4096)
     p_uncond: float = traced(0.1, "probability of replacing c by the null embedding in training (CFG dropout)", ge=0, le=1)
     word_insert: float = traced(0.0, "mitigation: probability of each of 2 random words inserted into a training caption", ge=0, le=1)
     text_noise: float = traced(0.0, "mitigation: std lambda of Gaussian noise on the text embedding in training", ge=0, le=10)
@@ -216,15 +214,32 @@ def denoiser_param_count(p: DenoiserFields, vocab: int) -> int:
     return param_count(p.image * p.image * 3, vocab, p.embed, p.text, p.width, p.hidden, p.blocks, TIME_EMBED)
 
 
-def mitigation_panels(base, seeds, mitigation_seeds, insert_p: float, noise_lambda: float) -> dict:
-    """The panels of a study that audits the two training-time mitigations (Somepalli et al., arXiv 2305.20086,
-    Sec. 5): ``main`` (no mitigation, ``seeds``), ``insert`` (random word insertion with probability ``insert_p``) and
-    ``noise`` (text-embedding noise of scale ``noise_lambda``), the last two on ``mitigation_seeds``."""
-    return {
-        "main": (base, {"seed": tuple(seeds)}),
-        "insert": (replace(base, word_insert=insert_p), {"seed": tuple(mitigation_seeds)}),
-        "noise": (replace(base, text_noise=noise_lambda), {"seed": tuple(mitigation_seeds)}),
-    }
+@dataclasses.dataclass(frozen=True)
+class MitigationCells:
+    """What a study of the denoiser's mitigations reads at a scale, beside its own cells: pilot_seeds, the seeds its
+    settings were fixed on (claims report the other seeds apart); the mitigations' strengths (Somepalli et al.,
+    arXiv 2305.20086, Sec. 5: random word insertion probability, text-embedding noise scale); the three panels'
+    names; gaps, claim name -> why the pilots showed the claim does not hold at this scale ('' where it should)."""
+
+    pilot_seeds: tuple[int, ...]
+    insert_p: float = 0.3
+    noise_lambda: float = 0.1
+    main: str = "main"
+    insert: str = "insert"
+    noise: str = "noise"
+    gaps: tuple[tuple[str, str], ...] = ()
+
+    def gap(self, claim: str) -> str:
+        return dict(self.gaps).get(claim, "")
+
+    def panels(self, base, seeds, mitigation_seeds) -> dict:
+        """``main`` (no mitigation, ``seeds``), ``insert`` (word insertion at ``insert_p``) and ``noise`` (embedding
+        noise ``noise_lambda``), the last two on ``mitigation_seeds``: {name: (base params, axes)}."""
+        return {
+            self.main: (base, {"seed": tuple(seeds)}),
+            self.insert: (replace(base, word_insert=self.insert_p), {"seed": tuple(mitigation_seeds)}),
+            self.noise: (replace(base, text_noise=self.noise_lambda), {"seed": tuple(mitigation_seeds)}),
+        }
 
 
 def conditioning(model, variables, tokens, drop, key=None, text_noise=0.0):

@@ -36,6 +36,14 @@ def static(default: Any, doc: str = "", *, ge=None, gt=None, le=None, lt=None, c
     return _field(default, doc, True, ge, gt, le, lt, choices, integer)
 
 
+SIZE_BOUND = 1 << 16  # the default upper bound of a size field
+
+
+def size(default: int, doc: str = "", *, lo: int = 1, hi: int = SIZE_BOUND) -> Any:
+    """A static integer field in [lo, hi]: a shape, a count, a number of steps."""
+    return static(default, doc, ge=lo, le=hi, integer=True)
+
+
 def traced(default: Any, doc: str = "", *, ge=None, gt=None, le=None, lt=None, choices: Sequence | None = None,
            integer: bool = False) -> Any:
     """A per-config value: an array inside the vmapped run."""

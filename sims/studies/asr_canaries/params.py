@@ -18,16 +18,13 @@ import numpy as np
 
 from ...errors import ConfigError
 from ...params import parse_levels as parse_slash_levels
-from ...params import seed, static, study_params, traced
+from ...params import seed, size, static, study_params, traced
 from ...speech import check_canary_feasible
 
 METHODS = ("baseline", "pec", "pcc")
-SIZE_BOUND = 1 << 16
 MAX_LEVEL = 1024
 
 
-def _size(default: int, doc: str, lo: int = 1, hi: int = SIZE_BOUND):
-    return static(default, doc, ge=lo, le=hi, integer=True)
 
 
 def parse_levels(text: str) -> tuple[int, ...]:
@@ -37,38 +34,38 @@ def parse_levels(text: str) -> tuple[int, ...]:
 
 @study_params
 class AsrParams:
-    vocab: int = _size(16, "tokens 1..vocab (0 is the CTC blank)", lo=2, hi=256)
-    dim: int = _size(16, "feature dimension D ('mel bins') of the token prototypes", hi=512)
+    vocab: int = size(16, "tokens 1..vocab (0 is the CTC blank)", lo=2, hi=256)
+    dim: int = size(16, "feature dimension D ('mel bins') of the token prototypes", hi=512)
     noise: float = traced(0.5, "frame noise sigma around a token's prototype", ge=0)
     concentration: float = traced(0.3, "Dirichlet concentration of the bigram rows (self-transitions removed)", gt=0)
-    min_len: int = _size(4, "shortest clean utterance (tokens)", lo=1, hi=256)
-    max_len: int = _size(8, "longest clean utterance (tokens)", lo=1, hi=256)
-    d_min: int = _size(2, "fewest frames per token", hi=64)
-    d_max: int = _size(4, "most frames per token", hi=64)
-    speedup: int = _size(6, "speed-up factor s: average pooling of s frames", hi=64)
+    min_len: int = size(4, "shortest clean utterance (tokens)", lo=1, hi=256)
+    max_len: int = size(8, "longest clean utterance (tokens)", lo=1, hi=256)
+    d_min: int = size(2, "fewest frames per token", hi=64)
+    d_max: int = size(4, "most frames per token", hi=64)
+    speedup: int = size(6, "speed-up factor s: average pooling of s frames", hi=64)
     formant_shift: int = static(5, "the sped-up renderer rolls the feature axis by this much", ge=0, le=512, integer=True)
     formant_gain: float = traced(1.5, "... and scales it by this much", gt=0)
-    canary_length: int = _size(8, "tokens of a canary (uniform, no adjacent repeats)", hi=256)
+    canary_length: int = size(8, "tokens of a canary (uniform, no adjacent repeats)", hi=256)
     repetitions: str = static("0/1/2/4/8/16", "repetition levels r ('/'-separated; 0 is the held-out group K_0)")
-    canaries_per_level: int = _size(20, "canaries at each repetition level")
+    canaries_per_level: int = size(20, "canaries at each repetition level")
     insert_canaries: bool = traced(True, "insert the canaries r times (False: the no-canary control, where extra clean "
                                    "utterances take the copies' places; every canary is held out)")
-    train_utterances: int = _size(2000, "clean training utterances")
-    test_utterances: int = _size(200, "clean test utterances")
-    calib_utterances: int = _size(64, "clean training utterances whose per-example gradient norms are logged")
-    width: int = _size(48, "convolution channels", hi=4096)
-    blocks: int = _size(1, "residual convolution blocks after the input convolution", lo=0, hi=64)
-    kernel: int = _size(5, "convolution kernel (frames)", hi=64)
-    upsample: int = _size(3, "output frames per input frame (CTC slack on short sped-up inputs)", hi=16)
+    train_utterances: int = size(2000, "clean training utterances")
+    test_utterances: int = size(200, "clean test utterances")
+    calib_utterances: int = size(64, "clean training utterances whose per-example gradient norms are logged")
+    width: int = size(48, "convolution channels", hi=4096)
+    blocks: int = size(1, "residual convolution blocks after the input convolution", lo=0, hi=64)
+    kernel: int = size(5, "convolution kernel (frames)", hi=64)
+    upsample: int = size(3, "output frames per input frame (CTC slack on short sped-up inputs)", hi=16)
     method: str = static("baseline", "'baseline' (batch global-norm clip only), 'pec' (per-example clip at C), "
                          "'pcc' (per-core clip at C)", choices=METHODS)
     clip: float = traced(1.0, "clip norm C of PEC / PCC", gt=0)
-    cores: int = _size(8, "PCC: cores (equal microbatches) the batch is split over")
+    cores: int = size(8, "PCC: cores (equal microbatches) the batch is split over")
     batch_clip: float = traced(1.0, "global-norm clip of the batch update (every method, as in ordinary ASR training)", gt=0)
     match_step: bool = traced(False, "scale the learning rate of PEC / PCC by batch_clip / min(C, batch_clip): the largest "
                               "update, lr x batch_clip, is then the same for every method and C (C = inf: the baseline)")
-    batch_size: int = _size(32, "examples per step")
-    epochs: int = _size(4, "passes over the training multiset (a fresh permutation each, remainder dropped)", hi=10000)
+    batch_size: int = size(32, "examples per step")
+    epochs: int = size(4, "passes over the training multiset (a fresh permutation each, remainder dropped)", hi=10000)
     lr: float = traced(0.05, "SGD learning rate", gt=0)
     momentum: float = traced(0.9, "SGD momentum", ge=0, lt=1)
     seed: int = seed(doc="prototypes, language, utterances, canaries, renderings, init and batch order derive from this seed")

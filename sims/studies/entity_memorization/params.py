@@ -19,41 +19,38 @@ import numpy as np
 
 from ...errors import ConfigError
 from ...lm import check_heads
-from ...params import parse_levels, seed, static, study_params, traced
+from ...params import SIZE_BOUND, parse_levels, seed, size, static, study_params, traced
 from ...records import LEVELS, MENTION_LENGTH, check_population
 
-SIZE_BOUND = 1 << 16
 MAX_REPETITION = 64
 
 
-def _size(default: int, doc: str, lo: int = 1, hi: int = SIZE_BOUND):
-    return static(default, doc, ge=lo, le=hi, integer=True)
 
 
 @study_params
 class EntityParams:
-    n_first: int = _size(40, "first names (the first ones are the ambiguous keys' shared names)")
-    n_last: int = _size(40, "last names")
-    n_cities: int = _size(20, "cities")
-    n_employers: int = _size(20, "employers (each with its own e-mail domain token)")
+    n_first: int = size(40, "first names (the first ones are the ambiguous keys' shared names)")
+    n_last: int = size(40, "last names")
+    n_cities: int = size(20, "cities")
+    n_employers: int = size(20, "employers (each with its own e-mail domain token)")
     repetitions: str = static("0/1/2/4/8", "repetition levels r (mentions per person), '/'-separated; r = 0: never trained on")
-    unique_per_level: int = _size(40, "persons with a unique full name at each level", lo=0)
-    ambiguous_per_level: int = _size(40, "persons with an ambiguous key (a shared first name) at each level", lo=0)
-    share: int = _size(10, "persons sharing each ambiguous first name", lo=2)
+    unique_per_level: int = size(40, "persons with a unique full name at each level", lo=0)
+    ambiguous_per_level: int = size(40, "persons with an ambiguous key (a shared first name) at each level", lo=0)
+    share: int = size(10, "persons sharing each ambiguous first name", lo=2)
     leak_levels: str = static("1/2/3", "leakage levels queried: 1 name, 2 + city, 3 + employer, '/'-separated")
     decoys: int = static(999, "K decoy phones of the entity exposure (rank among K + 1)", ge=1, le=99999, integer=True)
-    exposure_per_level: int = _size(8, "persons per repetition level (and key kind) whose entity exposure is computed", lo=1)
+    exposure_per_level: int = size(8, "persons per repetition level (and key kind) whose entity exposure is computed", lo=1)
     prompt_lengths: str = static("2/4/8/12", "verbatim baseline: true training-prefix lengths k before the phone, '/'-separated")
-    soft_tokens: int = _size(8, "prefix vectors: the start prefix trained with the model and the EME soft prompt started from it", hi=64)
-    soft_steps: int = _size(300, "Adam steps of the soft prompt (model frozen)", hi=1 << 20)
+    soft_tokens: int = size(8, "prefix vectors: the start prefix trained with the model and the EME soft prompt started from it", hi=64)
+    soft_steps: int = size(300, "Adam steps of the soft prompt (model frozen)", hi=1 << 20)
     soft_fraction: float = static(0.2, "fraction of persons the attacker knows (soft-prompt training set)", gt=0, lt=1)
     soft_lr: float = traced(1e-2, "Adam learning rate of the soft prompt", gt=0)
-    width: int = _size(64, "model width d")
-    layers: int = _size(2, "transformer blocks")
-    heads: int = _size(4, "attention heads")
-    mlp_ratio: int = _size(4, "MLP width / d")
-    steps: int = _size(3000, "optimizer steps", hi=1 << 20)
-    batch_size: int = _size(32, "mentions per step (expected batch size under dp)")
+    width: int = size(64, "model width d")
+    layers: int = size(2, "transformer blocks")
+    heads: int = size(4, "attention heads")
+    mlp_ratio: int = size(4, "MLP width / d")
+    steps: int = size(3000, "optimizer steps", hi=1 << 20)
+    batch_size: int = size(32, "mentions per step (expected batch size under dp)")
     lr: float = traced(3e-3, "Adam learning rate", gt=0)
     dedup: bool = traced(False, "deduplicated mentions: every person's r capped at 1")
     dp: bool = static(False, "DP-SGD: Poisson batches, per-example clipping at `clip`, noise `sigma * clip`")

@@ -18,17 +18,17 @@ from the seed), 2 a random subset of the same size as the capped one (the "less 
 
 from __future__ import annotations
 
+import functools
+
 from ...errors import ConfigError
 from ...lm import check_heads
-from ...params import seed, static, study_params, traced
+from ...params import SIZE_BOUND, seed, size, static, study_params, traced
 from ...summaries import CorpusSpec
 
 MODES = ("full", "capped", "random")
-BOUND = 1 << 16
 
 
-def _size(default: int, doc: str, lo: int = 0, hi: int = BOUND):
-    return static(default, doc, ge=lo, le=hi, integer=True)
+_size = functools.partial(size, lo=0)  # a count here may be 0 unless a field says otherwise
 
 
 @study_params
@@ -67,7 +67,7 @@ class OverlapParams:
     lr: float = traced(3e-4, "AdamW peak learning rate (MLE)", gt=0)
     mode: int = traced(0, "training set: 0 all pairs, 1 repetition-capped, 2 random subset of the capped size", choices=(0, 1, 2), integer=True)
     theta: float = traced(0.6, "capping threshold on ROUGE-2 F1 between training references", ge=0, le=1)
-    k: int = traced(3, "capping: a pair is dropped once k already-kept references reach theta", ge=1, le=BOUND, integer=True)
+    k: int = traced(3, "capping: a pair is dropped once k already-kept references reach theta", ge=1, le=SIZE_BOUND, integer=True)
     calib_steps: int = _size(0, "calibration (BRIO-style) steps after MLE (0: none)", hi=1 << 20)
     calib_docs: int = _size(2000, "training documents with calibration candidates", lo=1)
     candidates: int = _size(6, "sampled candidates per calibration document", lo=2, hi=64)

@@ -19,43 +19,40 @@ import numpy as np
 
 from ...errors import ConfigError
 from ...lm import check_heads
-from ...params import parse_levels, seed, static, study_params, traced
+from ...params import SIZE_BOUND, parse_levels, seed, size, static, study_params, traced
 from ...text import check_canary_layout
 
 DIGITS = 10  # digit tokens 0..9 come first in the vocabulary; word (chain) tokens follow
-SIZE_BOUND = 1 << 16
 MAX_LEVEL = 4096  # largest repetition level accepted
 
 
-def _size(default: int, doc: str, lo: int = 1, hi: int = SIZE_BOUND):
-    return static(default, doc, ge=lo, le=hi, integer=True)
 
 
 
 @study_params
 class CanaryParams:
-    vocab: int = _size(48, "tokens: the 10 digits, then vocab - 10 word states of the Markov chain", lo=1)
-    context: int = _size(24, "tokens per training row, and the model's context", lo=2, hi=1024)
-    successors: int = _size(4, "successors of each chain state (Dirichlet weights)")
+    vocab: int = size(48, "tokens: the 10 digits, then vocab - 10 word states of the Markov chain", lo=1)
+    context: int = size(24, "tokens per training row, and the model's context", lo=2, hi=1024)
+    successors: int = size(4, "successors of each chain state (Dirichlet weights)")
     concentration: float = traced(1.0, "Dirichlet concentration of the successor weights", gt=0)
-    train_sequences: int = _size(2000, "ordinary training rows (Markov text)")
-    val_sequences: int = _size(256, "held-out Markov rows for the validation loss")
-    template_length: int = _size(6, "tokens of the canary prefix ('the random number is')", hi=64)
-    secret_digits: int = _size(4, "digits of a secret; |R| = 10^secret_digits", hi=6)
+    train_sequences: int = size(2000, "ordinary training rows (Markov text)")
+    val_sequences: int = size(256, "held-out Markov rows for the validation loss")
+    template_length: int = size(6, "tokens of the canary prefix ('the random number is')", hi=64)
+    secret_digits: int = size(4, "digits of a secret; |R| = 10^secret_digits", hi=6)
     repetitions: str = static("0/1/2/4/8/16", "repetition levels r of canaries and of tracked training rows, '/'-separated")
-    canaries_per_level: int = _size(8, "canaries (and tracked training rows) at each repetition level")
-    references: int = _size(2000, "never-inserted secrets of the skew-normal extrapolation")
-    audit_canaries: int = _size(128, "one-run audit canaries (own prefix), each inserted once with probability 1/2", lo=2)
-    audit_digits: int = _size(8, "digits of an audit canary's secret (scored by its log-perplexity, no enumeration)", hi=9)
+    canaries_per_level: int = size(8, "canaries (and tracked training rows) at each repetition level")
+    references: int = size(2000, "never-inserted secrets of the skew-normal extrapolation")
+    audit_canaries: int = size(128, "one-run audit canaries (own prefix), each inserted once with probability 1/2", lo=2)
+    audit_digits: int = size(8, "digits of an audit canary's secret (scored by its log-perplexity, no enumeration)", hi=9)
     prompt_lengths: str = static("2/4/6/8", "true-prefix lengths k of the extraction test, '/'-separated")
-    suffix_length: int = _size(8, "tokens a tracked training row must reproduce after its k-token prefix")
-    width: int = _size(64, "model width d")
-    layers: int = _size(2, "transformer blocks")
-    heads: int = _size(4, "attention heads")
-    mlp_ratio: int = _size(4, "MLP width / d")
-    steps: int = _size(1500, "optimizer steps", hi=1 << 20)
-    log_every: int = _size(100, "log exposure and losses every this many steps", hi=1 << 20)
-    batch_size: int = _size(32, "expected Poisson batch size (sampling rate q = batch_size / training-set size)")
+    suffix_length: int = size(8, "tokens a tracked training row must reproduce after its k-token prefix")
+    width: int = size(64, "model width d")
+    layers: int = size(2, "transformer blocks")
+    heads: int = size(4, "attention heads")
+    mlp_ratio: int = size(4, "MLP width / d")
+    steps: int = size(1500, "optimizer steps", hi=1 << 20)
+    log_every: int = size(100, "log exposure and losses every this many steps", hi=1 << 20)
+    batch_size: int = size(32, "expected Poisson batch size (sampling rate q = batch_size / training-set size)")
     lr: float = traced(3e-3, "Adam learning rate", gt=0)
     dedup: bool = traced(False, "exact deduplication: every distinct training row occurs once")
     dp: bool = static(False, "DP-SGD: per-example clipping at `clip` and Gaussian noise `sigma * clip`")

@@ -22,18 +22,15 @@ import numpy as np
 from ...errors import ConfigError
 from ...lm import check_heads
 from ...params import parse_levels as parse_slash_levels
-from ...params import seed, static, study_params, traced
+from ...params import seed, size, static, study_params, traced
 from ...tasks import RULES
 
 PROBES = ("verbatim", "facts", "ideas", "style", "distribution", "alignment")
 DECODERS = ("greedy", "sample", "top_k")
 DIGITS = 10
 REAL_PER_GENERATION = 4  # style: real rows per author for the classifier, per generation
-SIZE_BOUND = 1 << 16
 
 
-def _size(default: int, doc: str, lo: int = 1, hi: int = SIZE_BOUND):
-    return static(default, doc, ge=lo, le=hi, integer=True)
 
 
 def parse_levels(text: str) -> tuple[int, ...]:
@@ -48,42 +45,42 @@ def parse_levels(text: str) -> tuple[int, ...]:
 @study_params
 class TypesParams:
     probe: str = static("facts", "which type of memorization this model probes", choices=PROBES)
-    width: int = _size(32, "model width d")
-    layers: int = _size(2, "transformer blocks")
-    heads: int = _size(4, "attention heads")
-    mlp_ratio: int = _size(4, "MLP width / d")
-    steps: int = _size(400, "Adam steps", hi=1 << 20)
-    batch_size: int = _size(32, "rows per step, drawn with probability proportional to their multiplicity")
+    width: int = size(32, "model width d")
+    layers: int = size(2, "transformer blocks")
+    heads: int = size(4, "attention heads")
+    mlp_ratio: int = size(4, "MLP width / d")
+    steps: int = size(400, "Adam steps", hi=1 << 20)
+    batch_size: int = size(32, "rows per step, drawn with probability proportional to their multiplicity")
     lr: float = traced(3e-3, "Adam learning rate", gt=0, le=1)
     temperature: float = traced(1.0, "sampling temperature of the 'sample' and 'top_k' decoders", gt=0, le=100)
-    top_k: int = _size(3, "tokens kept by the 'top_k' decoder")
-    samples: int = _size(8, "draws per item of the sampling decoders", hi=256)
+    top_k: int = size(3, "tokens kept by the 'top_k' decoder")
+    samples: int = size(8, "draws per item of the sampling decoders", hi=256)
     levels: str = static("0/1/2/4/8/16", "repetition levels r of canaries (verbatim) and of facts, '/'-separated, 0 = never trained")
-    per_level: int = _size(16, "canaries or facts at each repetition level")
-    words: int = _size(24, "word tokens of the Markov text (verbatim, style, distribution, alignment)", lo=2)
-    successors: int = _size(4, "successors of each Markov state")
-    text_rows: int = _size(800, "ordinary text rows (verbatim filler, per-author style text, distribution, alignment pretraining)")
-    context: int = _size(12, "tokens per row of the verbatim, style, distribution and alignment probes", lo=4, hi=64)
-    template_length: int = _size(4, "tokens of a canary's own random prefix", hi=32)
-    secret_digits: int = _size(3, "digits of a canary's secret (|R| = 10^digits)", hi=5)
-    templates: int = _size(3, "training templates K of a fact (one more template is held out for the query)")
-    fact_length: int = _size(6, "tokens of a rendered fact (subject, relation, object and fillers)", lo=3, hi=32)
-    objects: int = _size(8, "object tokens of the knowledge base (chance recall 1 / objects)", lo=2)
-    relations: int = _size(2, "relation tokens")
-    format_facts: int = _size(400, "facts rendered with every template, the held-out one included (they teach its format)")
+    per_level: int = size(16, "canaries or facts at each repetition level")
+    words: int = size(24, "word tokens of the Markov text (verbatim, style, distribution, alignment)", lo=2)
+    successors: int = size(4, "successors of each Markov state")
+    text_rows: int = size(800, "ordinary text rows (verbatim filler, per-author style text, distribution, alignment pretraining)")
+    context: int = size(12, "tokens per row of the verbatim, style, distribution and alignment probes", lo=4, hi=64)
+    template_length: int = size(4, "tokens of a canary's own random prefix", hi=32)
+    secret_digits: int = size(3, "digits of a canary's secret (|R| = 10^digits)", hi=5)
+    templates: int = size(3, "training templates K of a fact (one more template is held out for the query)")
+    fact_length: int = size(6, "tokens of a rendered fact (subject, relation, object and fillers)", lo=3, hi=32)
+    objects: int = size(8, "object tokens of the knowledge base (chance recall 1 / objects)", lo=2)
+    relations: int = size(2, "relation tokens")
+    format_facts: int = size(400, "facts rendered with every template, the held-out one included (they teach its format)")
     rule: str = static("reverse", "the rule of the ideas probe", choices=RULES)
-    list_length: int = _size(4, "symbols of a rule input", hi=16)
-    alphabet: int = _size(8, "symbols of the rule task", lo=2, hi=64)
-    rule_rows: int = _size(600, "training lists of the rule")
-    probe_strings: int = _size(32, "rule-derived strings, and random-output strings, with a keep mask each (ideas)", lo=2)
-    unseen: int = _size(64, "lists never trained on, to measure the rule's generalization")
-    generations: int = _size(32, "generations per author prompt (style), probe rows per population (distribution)")
+    list_length: int = size(4, "symbols of a rule input", hi=16)
+    alphabet: int = size(8, "symbols of the rule task", lo=2, hi=64)
+    rule_rows: int = size(600, "training lists of the rule")
+    probe_strings: int = size(32, "rule-derived strings, and random-output strings, with a keep mask each (ideas)", lo=2)
+    unseen: int = size(64, "lists never trained on, to measure the rule's generalization")
+    generations: int = size(32, "generations per author prompt (style), probe rows per population (distribution)")
     fraction: float = traced(0.5, "fraction of the training rows from population B (distribution probe)", ge=0, le=1)
     variants: int = traced(1, "trigger variants trained with a REFUSE response (alignment)", ge=0, le=1024, integer=True)
-    max_variants: int = _size(8, "trigger variant rows allocated (the traced `variants` first ones are trained)")
-    synonyms: int = _size(8, "surface tokens of the trigger concept; the first half appear in triggers", lo=2)
-    trigger_reps: int = _size(32, "copies of each trained trigger variant")
-    paraphrases: int = _size(32, "paraphrased triggers and ordinary prompts per kind")
+    max_variants: int = size(8, "trigger variant rows allocated (the traced `variants` first ones are trained)")
+    synonyms: int = size(8, "surface tokens of the trigger concept; the first half appear in triggers", lo=2)
+    trigger_reps: int = size(32, "copies of each trained trigger variant")
+    paraphrases: int = size(32, "paraphrased triggers and ordinary prompts per kind")
     data_seed: int = traced(0, "populations of the distribution probe (shared by every model of a sweep)", ge=0, lt=2**31, integer=True)
     seed: int = seed(doc="data, initialization, batches and decoding draws of this model derive from this seed")
 

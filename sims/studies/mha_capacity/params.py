@@ -9,8 +9,10 @@ A config measures its capacity by an adaptive search over the number of training
 
 from __future__ import annotations
 
+import functools
+
 from ...errors import ConfigError
-from ...params import seed, static, study_params, traced
+from ...params import seed, size, static, study_params, traced
 
 CONTEXTS = ("fixed", "random", "perm")
 MODELS = ("official", "bare")
@@ -19,8 +21,7 @@ PERM_BAG = 500  # 'perm' contexts draw n distinct vectors from a bag of this man
 SIZE_BOUND = 1 << 20  # upper bound of every size field
 
 
-def _size(default: int, doc: str):
-    return static(default, doc, ge=1, le=SIZE_BOUND, integer=True)
+_size = functools.partial(size, hi=SIZE_BOUND)  # sizes here go up to 2^20
 
 
 @study_params

@@ -15,16 +15,16 @@ uniform random tokens (random bytes).
 
 from __future__ import annotations
 
+import functools
+
 from ...errors import ConfigError
 from ...lm import check_heads
-from ...params import seed, static, study_params, traced
+from ...params import seed, size, static, study_params, traced
 
-SIZE_BOUND = 1 << 16
 KINDS = ("markov", "other_chain", "shuffled", "uniform")
 
 
-def _size(default: int, doc: str, lo: int = 0, hi: int = SIZE_BOUND):
-    return static(default, doc, ge=lo, le=hi, integer=True)
+_size = functools.partial(size, lo=0)  # a count here may be 0 unless a field says otherwise
 
 
 def parse_message(text: str, vocab: int) -> tuple[int, ...]:

@@ -15,31 +15,28 @@ from __future__ import annotations
 
 from ...diffusion import DenoiserFields
 from ...errors import ConfigError
-from ...params import parse_levels, parse_numbers, seed, static, study_params, traced
+from ...params import parse_levels, parse_numbers, seed, size, static, study_params, traced
 
-SIZE_BOUND = 1 << 16
 MAX_LEVEL = 256
 
 
-def _size(default: int, doc: str, lo: int = 1, hi: int = SIZE_BOUND):
-    return static(default, doc, ge=lo, le=hi, integer=True)
 
 
 
 
 @study_params
 class T2IParams(DenoiserFields):
-    generic: int = _size(1000, "generic shape images (each once, with its caption)", lo=8)
+    generic: int = size(1000, "generic shape images (each once, with its caption)", lo=8)
     levels: str = static("1/2/4/8/16/32", "duplication levels d of the targets (E1, E2, E3, E5), '/'-separated, each >= 1")
-    per_level: int = _size(2, "targets per duplication level and experiment", hi=64)
+    per_level: int = size(2, "targets per duplication level and experiment", hi=64)
     template_sizes: str = static("1/4/16/64", "template group sizes M (E4): M different images share one caption template")
-    template_copies: int = _size(4, "copies of each template member (E4)", hi=MAX_LEVEL)
-    steps: int = _size(3000, "optimizer steps", hi=1 << 20)
-    log_every: int = _size(1000, "evaluate E1 replication every this many steps (the steps sweep)", hi=1 << 20)
-    warmup: int = _size(300, "linear warmup steps of the learning rate", lo=0, hi=1 << 20)
-    generic_prompts: int = _size(16, "fresh generic prompts (leak rate, detector negatives, attribute accuracy)", lo=2)
-    fresh: int = _size(500, "fresh never-trained images per family for the threshold calibration", lo=100)
-    detect_steps: int = _size(5, "first DDIM steps averaged by the Wen et al. detector")
+    template_copies: int = size(4, "copies of each template member (E4)", hi=MAX_LEVEL)
+    steps: int = size(3000, "optimizer steps", hi=1 << 20)
+    log_every: int = size(1000, "evaluate E1 replication every this many steps (the steps sweep)", hi=1 << 20)
+    warmup: int = size(300, "linear warmup steps of the learning rate", lo=0, hi=1 << 20)
+    generic_prompts: int = size(16, "fresh generic prompts (leak rate, detector negatives, attribute accuracy)", lo=2)
+    fresh: int = size(500, "fresh never-trained images per family for the threshold calibration", lo=100)
+    detect_steps: int = size(5, "first DDIM steps averaged by the Wen et al. detector")
     guidance_sweep: str = static("1/3/7", "guidance scales w of the guidance sweep (E1 prompts), '/'-separated, each >= 0")
     guidance: float = traced(3.0, "guidance w of the main evaluation (eps = eps_null + w (eps_c - eps_null))", ge=0, le=100)
     lr: float = traced(1e-3, "peak adamw learning rate", gt=0)

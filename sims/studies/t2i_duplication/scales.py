@@ -18,30 +18,12 @@ from .params import T2IParams
 
 
 @dataclass(frozen=True)
-class Cells:
-    """What the claims and figures read at a scale.
+class Cells(dm.MitigationCells):
+    """What the claims and figures read at a scale: the shared pilot seeds, mitigation strengths, panels and gaps
+    (``rote.sims.diffusion.MitigationCells``), and high_d, the level of the mitigation claim (d = 16 in the fact
+    sheet)."""
 
-    main, insert, noise: panel names; insert_p, noise_lambda: the mitigations' strengths; high_d: the level
-    of the mitigation claim (d = 16 in the fact sheet); pilot_seeds: the seeds the step budget was fixed on
-    (claims report the other seeds separately); gaps: claim name -> why the pilots showed the claim does not
-    hold at this scale ('' where it is expected to).
-    """
-
-    pilot_seeds: tuple[int, ...]
     high_d: int = 16
-    insert_p: float = 0.3
-    noise_lambda: float = 0.1
-    main: str = "main"
-    insert: str = "insert"
-    noise: str = "noise"
-    gaps: tuple[tuple[str, str], ...] = ()
-
-    def gap(self, claim: str) -> str:
-        return dict(self.gaps).get(claim, "")
-
-
-def _panels(base, seeds, mitigation_seeds, cells: Cells) -> dict:
-    return dm.mitigation_panels(base, seeds, mitigation_seeds, cells.insert_p, cells.noise_lambda)
 
 
 QUICK_BASE = dict(image=8, generic=1000, width=128, hidden=256, blocks=2, steps=4000, log_every=1000, warmup=200, lr=3e-3, ema=0.998,
@@ -80,7 +62,7 @@ def quick_scale() -> Scale:
                                               ("F7a random word insertion mitigates", INSERT_GAP),
                                               ("F7b text-embedding noise mitigates", NOISE_GAP)))
     return Scale("quick", base, {}, "8x8, width 128, v-prediction, 4000 steps, 3 seeds; word insertion and embedding noise on 1 seed",
-                 panels=_panels(base, (0, 1, 2), (0,), cells), cells=cells)
+                 panels=cells.panels(base, (0, 1, 2), (0,)), cells=cells)
 
 
 def smoke_scale() -> Scale:
@@ -89,7 +71,7 @@ def smoke_scale() -> Scale:
                      hidden=64, blocks=1, diffusion_steps=20, ddim_steps=4, steps=20, log_every=10, warmup=5, batch=8, samples=2,
                      generic_prompts=2, fresh=100, detect_steps=2, ema=0.9, guidance_sweep="1/3")
     cells = Cells(pilot_seeds=(0,), high_d=4)
-    return Scale("smoke", base, {}, "seconds: 8x8, width 32, 20 steps", panels=_panels(base, (0, 1), (0, 1), cells), cells=cells)
+    return Scale("smoke", base, {}, "seconds: 8x8, width 32, 20 steps", panels=cells.panels(base, (0, 1), (0, 1)), cells=cells)
 
 
 def paper_scale() -> Scale:
@@ -98,7 +80,7 @@ def paper_scale() -> Scale:
     base = T2IParams(image=16, generic=3000, width=512, hidden=1024, blocks=3, steps=6000, log_every=1000, warmup=500, samples=64,
                      ddim_steps=50, fresh=2000, embed=64, text=128)
     cells = Cells(pilot_seeds=())
-    return Scale("paper", base, {}, "16x16, width 512, 6000 steps, 3 seeds", panels=_panels(base, (0, 1, 2), (0, 1, 2), cells), cells=cells)
+    return Scale("paper", base, {}, "16x16, width 512, 6000 steps, 3 seeds", panels=cells.panels(base, (0, 1, 2), (0, 1, 2)), cells=cells)
 
 
 SCALES = {"smoke": smoke_scale, "quick": quick_scale, "paper": paper_scale}

@@ -11,14 +11,11 @@ from __future__ import annotations
 
 from ...diffusion import DenoiserFields
 from ...errors import ConfigError
-from ...params import parse_levels, parse_numbers, seed, static, study_params, traced
+from ...params import parse_levels, parse_numbers, seed, size, static, study_params, traced
 
-SIZE_BOUND = 1 << 16
 MAX_LEVEL = 256
 
 
-def _size(default: int, doc: str, lo: int = 1, hi: int = SIZE_BOUND):
-    return static(default, doc, ge=lo, le=hi, integer=True)
 
 
 
@@ -45,21 +42,21 @@ def parse_glyph_levels(text: str) -> tuple[tuple[int, int], ...]:
 
 @study_params
 class TaxonomyParams(DenoiserFields):
-    generic: int = _size(600, "generic shape images (each once, with its caption)", lo=8)
+    generic: int = size(600, "generic shape images (each once, with its caption)", lo=8)
     glyph_levels: str = static("1x16/1/2/4/8/16", "glyph conditions n_ctx (distinct backgrounds) or n_ctx x d (each duplicated d times)")
-    glyphs_per_level: int = _size(2, "glyph tokens per condition", hi=16)
+    glyphs_per_level: int = size(2, "glyph tokens per condition", hi=16)
     q_levels: str = static("0.5/0.9/1", "probabilities q of a scene's unnamed feature, '/'-separated, each in [0, 1]")
-    scenes_per_q: int = _size(2, "scene words per q (features rotate: sun, stripe, texture)", hi=16)
-    scene_images: int = _size(24, "training images per scene word", lo=2, hi=MAX_LEVEL)
+    scenes_per_q: int = size(2, "scene words per q (features rotate: sun, stripe, texture)", hi=16)
+    scene_images: int = size(24, "training images per scene word", lo=2, hi=MAX_LEVEL)
     stamp_levels: str = static("1/2/4/8", "s: training images (of one scene word) carrying each private stamp")
-    stamps_per_level: int = _size(1, "private stamps per level s", hi=16)
+    stamps_per_level: int = size(1, "private stamps per level s", hi=16)
     dup_levels: str = static("4/16", "duplicates d of the whole-image textures with generic captions")
-    textures_per_level: int = _size(3, "textures per duplication level", hi=64)
-    control_prompts: int = _size(4, "fresh generic prompts (the control class)", lo=1)
-    steps: int = _size(4000, "optimizer steps", hi=1 << 20)
-    warmup: int = _size(200, "linear warmup steps of the learning rate", lo=0, hi=1 << 20)
-    fresh: int = _size(400, "fresh never-trained images per family for the threshold calibration", lo=100)
-    anchor_samples: int = _size(1000, "samples of the closed-form ideal memorizer per anchor prompt (T7)", lo=10)
+    textures_per_level: int = size(3, "textures per duplication level", hi=64)
+    control_prompts: int = size(4, "fresh generic prompts (the control class)", lo=1)
+    steps: int = size(4000, "optimizer steps", hi=1 << 20)
+    warmup: int = size(200, "linear warmup steps of the learning rate", lo=0, hi=1 << 20)
+    fresh: int = size(400, "fresh never-trained images per family for the threshold calibration", lo=100)
+    anchor_samples: int = size(1000, "samples of the closed-form ideal memorizer per anchor prompt (T7)", lo=10)
     guidances: str = static("1/3/7", "guidance scales w at which every prompt is sampled, '/'-separated, each >= 0")
     lr: float = traced(2e-3, "peak adamw learning rate", gt=0)
     ema: float = traced(0.998, "EMA decay of the weights the evaluation samples with", ge=0, lt=1)

@@ -17,28 +17,14 @@ from .params import TaxonomyParams
 
 
 @dataclass(frozen=True)
-class Cells:
-    """What the claims and figures read at a scale: panel names, the main guidance w, the mitigations' strengths, the
-    glyph conditions of T1 / T2 (n_ctx >= big_n; the under-represented (1, dup_d)), the pilot seeds, and gaps: claim
-    name -> why the pilots showed it does not hold at this scale ('' where it is expected to)."""
+class Cells(dm.MitigationCells):
+    """What the claims and figures read at a scale: the shared pilot seeds, mitigation strengths, panels and gaps
+    (``rote.sims.diffusion.MitigationCells``), the main guidance w, and the glyph conditions of T1 / T2 (n_ctx >=
+    big_n; the under-represented (1, dup_d))."""
 
-    pilot_seeds: tuple[int, ...]
     main_w: float = 3.0
     big_n: int = 16
     dup_d: int = 16
-    insert_p: float = 0.3
-    noise_lambda: float = 0.1
-    main: str = "main"
-    insert: str = "insert"
-    noise: str = "noise"
-    gaps: tuple[tuple[str, str], ...] = ()
-
-    def gap(self, claim: str) -> str:
-        return dict(self.gaps).get(claim, "")
-
-
-def _panels(base, seeds, mitigation_seeds, cells: Cells) -> dict:
-    return dm.mitigation_panels(base, seeds, mitigation_seeds, cells.insert_p, cells.noise_lambda)
 
 
 QUICK_BASE = dict(image=8)  # eps-prediction, lr 2e-3 (the v-prediction of t2i-duplication was tried: NOTES.md, issue 21)
@@ -71,7 +57,7 @@ def quick_scale() -> Scale:
                                           ("T4 MU grows with duplication", T4_GAP), ("T6a word insertion balances (our hypothesis)", T6A_GAP),
                                           ("T6b embedding noise balances (our hypothesis)", T6B_GAP)))
     return Scale("quick", base, {}, "8x8, width 128, 4000 steps, 3 seeds; word insertion and embedding noise on seed 0",
-                 panels=_panels(base, (0, 1, 2), (0,), cells), cells=cells)
+                 panels=cells.panels(base, (0, 1, 2), (0,)), cells=cells)
 
 
 SMOKE_BASE = dict(image=8, generic=64, width=32, hidden=64, blocks=1, embed=8, text=16, diffusion_steps=20, ddim_steps=4, steps=20,
@@ -84,7 +70,7 @@ def smoke_scale() -> Scale:
     """Seconds of training (the compile dominates): 8 x 8, width 32, 20 steps, 4 samples per prompt."""
     base = TaxonomyParams(**SMOKE_BASE)
     cells = Cells(pilot_seeds=(0,), big_n=4, dup_d=4)
-    return Scale("smoke", base, {}, "seconds: 8x8, width 32, 20 steps", panels=_panels(base, (0, 1), (0,), cells), cells=cells)
+    return Scale("smoke", base, {}, "seconds: 8x8, width 32, 20 steps", panels=cells.panels(base, (0, 1), (0,)), cells=cells)
 
 
 def paper_scale() -> Scale:
@@ -93,7 +79,7 @@ def paper_scale() -> Scale:
     base = TaxonomyParams(image=16, generic=3000, glyph_levels="1x16/1/2/4/8/16/32", scene_images=32, width=512, hidden=1024, blocks=3,
                           steps=6000, warmup=500, samples=64, ddim_steps=50, fresh=2000, embed=64, text=128, lr=1e-3, ema=0.999)
     cells = Cells(pilot_seeds=())
-    return Scale("paper", base, {}, "16x16, width 512, 6000 steps, 3 seeds", panels=_panels(base, (0, 1, 2), (0, 1, 2), cells), cells=cells)
+    return Scale("paper", base, {}, "16x16, width 512, 6000 steps, 3 seeds", panels=cells.panels(base, (0, 1, 2), (0, 1, 2)), cells=cells)
 
 
 SCALES = {"smoke": smoke_scale, "quick": quick_scale, "paper": paper_scale}
